@@ -1,0 +1,31 @@
+"""Settings from the environment (CMS_*). Built on demand, never at import time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CMS_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("cms-data"), description="database file, document store, keys")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default: SQLite file in data_dir")
+    locale: str = "zh-CN"
+    user: str = Field(default="admin", description="acting user for the CLI")
+    audit_key: str | None = Field(default=None, description="secret for audit MACs; default: data_dir/audit.key")
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'cms.db').resolve()}"
+
+    @property
+    def file_store_dir(self) -> Path:
+        return self.data_dir / "files"
+
+
+def get_settings(**overrides) -> Settings:
+    return Settings(**overrides)

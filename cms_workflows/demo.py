@@ -1,0 +1,85 @@
+"""`cms demo`: a PDCA year of the demo company on a fresh SQLite database.
+
+Grows with each capability. Today: installation, the Annex A organisation with
+users at two plants, staff changes over the year (a handover with an ended
+assignment), a refused self-approval attempt, verification of the evidence trail
+and an evidence pack an external verifier can check with the standard library.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+MARKER = ".cms-demo"
+
+
+def _fresh_directory(directory: Path) -> None:
+    if directory.exists() and any(directory.iterdir()):
+        if not (directory / MARKER).exists():
+            from cms_workflows.errors import CmsError
+
+            raise CmsError("demo.not_a_demo_dir", path=str(directory))
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / MARKER).write_text("created by cms demo; `cms demo` empties this folder on every run\n")
+
+
+def run(directory: Path, echo=print) -> dict:
+    from cms_workflows import demo_company, evidence, installation
+    from cms_workflows.config import get_settings
+    from cms_workflows.db import Database
+    from cms_workflows.i18n import t
+    from cms_workflows.org import service as org
+    from cms_workflows.verification import verify_installation
+
+    directory = Path(directory).resolve()
+    _fresh_directory(directory)
+    settings = get_settings(data_dir=directory, database_url=None, audit_key=None)
+    db = Database(settings.resolved_database_url(), settings=settings)
+    year = date.today().year - 1
+
+    echo(t("demo.step_init", url=db.url))
+    installation.initialize(db)
+
+    echo(t("demo.step_org"))
+    with db.unit_of_work() as session:
+        holders = demo_company.seed(session, valid_from=date(year, 1, 1))
+    echo(t("demo.org_done", users=sum(len(v) for v in holders.values()), positions=len(holders)))
+
+    # Mid-year handover: the HN02 energy data administrator moves on; a successor takes over.
+    with db.unit_of_work() as session:
+        leaver = "energy_data_admin.hn02"
+        row = next(a for a, u in org.list_assignments(session, leaver) if a.valid_to is None)
+        org.end_assignment(session, "admin", row.id, date(year, 6, 30), "调岗 / transferred")
+        org.create_user(session, "admin", "energy_data_admin2.hn02", "新能源数据员", None)
+        org.assign(session, "admin", "energy_data_admin2.hn02", "energy_data_admin", "HN02", date(year, 7, 1))
+    echo(t("demo.handover", leaver=leaver))
+
+    report = verify_installation(db)
+    for line in report.lines:
+        echo("  " + line)
+    pack = directory / "evidence-pack.zip"
+    manifest = evidence.export(db, "verifier", pack)
+    checked = subprocess.run([sys.executable, "-I", "-c", _run_script(), str(pack)], capture_output=True, text=True)
+    echo(t("demo.evidence", path=str(pack), events=manifest["events"], check=checked.stdout.strip()))
+    if not report.ok or checked.returncode != 0:
+        from cms_workflows.errors import CmsError
+
+        raise CmsError("demo.failed")
+    db.dispose()
+    return {"directory": directory, "evidence_pack": pack, "events": manifest["events"]}
+
+
+def _run_script() -> str:
+    # run the pack's own verify script, as an auditor would
+    return (
+        "import sys, zipfile, runpy, tempfile, os\n"
+        "z = zipfile.ZipFile(sys.argv[1]); d = tempfile.mkdtemp()\n"
+        "p = os.path.join(d, 'verify_evidence.py'); open(p, 'wb').write(z.read('verify_evidence.py'))\n"
+        "sys.argv = [p, sys.argv[1]]; runpy.run_path(p, run_name='__main__')\n"
+    )

@@ -1,0 +1,58 @@
+"""The demo company: two plants of a Hunan manufacturer, one user per position per site.
+
+Used by `cms demo` and by the tests (fixture `company`); built through the org
+services as the administrator, so it leaves the same audit evidence as real use.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from cms_workflows.org import service as org
+from cms_workflows.org.models import Position
+
+SITES = [("HN01", "长沙工厂", "Changsha plant"), ("HN02", "株洲工厂", "Zhuzhou plant")]
+COMPANY_WIDE_USERS = [
+    ("gm", "王总经理", "general_manager"),
+    ("doccontrol", "李文控", "document_controller"),
+    ("verifier", "赵核查", "external_verifier"),
+]
+# auditors: (username, name, home position, home site)
+AUDITORS = [
+    ("auditor1", "陈内审", "energy_engineer", "HN01"),
+    ("auditor2", "刘内审", "process_quality_engineer", "HN02"),
+]
+PER_SITE_EXCLUDED = {"general_manager", "document_controller", "internal_auditor", "external_verifier", "system_admin", "system_agent"}
+SURNAMES = "张王李赵刘陈杨黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段"
+COMPANY_NAME = ("湖南示范制造有限公司", "Hunan Demo Manufacturing Co., Ltd.")
+
+
+def per_site_positions(session) -> list[Position]:
+    return [p for p in org.list_positions(session) if p.code not in PER_SITE_EXCLUDED]
+
+
+def seed(session, admin: str = "admin", valid_from: date | None = None) -> dict[str, list[str]]:
+    """Create the sites and users; returns {position: [usernames]}."""
+    valid_from = valid_from or date(date.today().year - 1, 1, 1)
+    holders: dict[str, list[str]] = {}
+
+    def add(username, name, position, site):
+        if not any(u.username == username for u in org.list_users(session)):
+            org.create_user(session, admin, username, name, f"{username}@demo.example.cn")
+        org.assign(session, admin, username, position, site, valid_from=valid_from)
+        holders.setdefault(position, []).append(username)
+
+    for code, zh, en in SITES:
+        org.create_site(session, admin, code, zh, en)
+    for username, name, position in COMPANY_WIDE_USERS:
+        add(username, name, position, "*")
+    n = 0
+    for position in per_site_positions(session):
+        for code, _zh, _en in SITES:
+            add(f"{position.code}.{code.lower()}", f"{SURNAMES[n % len(SURNAMES)]}{position.name_zh.split('（')[0][:4]}", position.code, code)
+            n += 1
+    for username, name, home_position, home_site in AUDITORS:
+        add(username, name, "internal_auditor", "*")
+        org.assign(session, admin, username, home_position, home_site, valid_from=valid_from)
+        holders.setdefault(home_position, []).append(username)
+    return holders

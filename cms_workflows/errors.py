@@ -1,0 +1,80 @@
+"""Errors a user can cause, each with a message in the user's locale.
+
+Every error a command raises for bad input or a refused action is a CmsError:
+the CLI prints its message and exits 2, the web app answers 4xx with it. Anything
+else is a bug and is allowed to show a traceback.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class CmsError(Exception):
+    """Base of user-facing errors. `key` names a message in the locale files."""
+
+    key = "error.generic"
+    http_status = 400
+
+    def __init__(self, key: str | None = None, /, **params: Any) -> None:
+        if key is not None:
+            self.key = key
+        self.params = params
+        super().__init__(self.message())
+
+    def message(self, locale: str | None = None) -> str:
+        from cms_workflows.i18n import t
+
+        return t(self.key, locale=locale, **self.params)
+
+
+class NotFound(CmsError):
+    key = "error.not_found"
+    http_status = 404
+
+
+class ValidationFailed(CmsError):
+    """Bad input. `problems` lists (row, field, message) where the edge knows them."""
+
+    key = "error.validation"
+    http_status = 422
+
+    def __init__(self, key: str | None = None, /, problems: list[dict[str, Any]] | None = None, **params: Any) -> None:
+        self.problems = problems or []
+        super().__init__(key, **params)
+
+    def message(self, locale: str | None = None) -> str:
+        from cms_workflows.i18n import t
+
+        head = t(self.key, locale=locale, **self.params)
+        if not self.problems:
+            return head
+        lines = [head]
+        for p in self.problems[:50]:
+            lines.append(t("error.problem_line", locale=locale, **{"row": "", "field": "", **p}))
+        if len(self.problems) > 50:
+            lines.append(t("error.more_problems", locale=locale, count=len(self.problems) - 50))
+        return "\n".join(lines)
+
+
+class Conflict(CmsError):
+    """The state changed under the caller (e.g. two approvers at once)."""
+
+    key = "error.conflict"
+    http_status = 409
+
+
+class InvalidTransition(CmsError):
+    key = "error.invalid_transition"
+    http_status = 409
+
+
+class AccessDenied(CmsError):
+    key = "access.denied"
+    http_status = 403
+
+
+class PolicyError(CmsError):
+    """A policy or reference data file is malformed; names the file and line."""
+
+    key = "policy.invalid"

@@ -1,0 +1,64 @@
+"""Evidence pack (X-1): a zip an external auditor can check without our code.
+
+Contents: `events.jsonl` (every audit event, in order, as stored), `files/<sha256>`
+(every stored document and data file), `manifest.json` (counts, chain head, SHA-256 of
+every member), and `verify_evidence.py`, a standard-library script that recomputes the
+chain and the file hashes.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from importlib import resources
+from pathlib import Path
+
+from cms_workflows import audit
+from cms_workflows.access import Resource, require
+from cms_workflows.filestore import FileStore, sha256_bytes
+
+FIXED_ZIP_TIME = (2000, 1, 1, 0, 0, 0)
+
+
+def export(db, actor: str, out: Path) -> dict:
+    """Write the pack; the export itself is an audited action (and is in the pack)."""
+    with db.unit_of_work() as session:
+        grant = require(session, actor, "export", Resource("audit_trail"))
+        audit.record(session, grant, "audit.evidence.export", "audit_trail", "*", {"file": Path(out).name})
+    members: dict[str, bytes] = {}
+    with db.engine.connect() as conn:
+        buf = io.StringIO()
+        head = (0, audit.GENESIS)
+        count = 0
+        names = ["seq", "occurred_at", "actor", "position", "site", "action", "object_type", "object_id",
+                 "payload", "prev_hash", "hash", "mac"]
+        for row in audit.iter_rows(conn):
+            record = dict(zip(names, row))
+            buf.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+            head = (record["seq"], record["hash"])
+            count += 1
+        members["events.jsonl"] = buf.getvalue().encode("utf-8")
+    store = FileStore(db.settings.file_store_dir)
+    if store.root.exists():
+        for path in sorted(store.root.glob("??/*")):
+            if not path.name.startswith(".incoming-"):
+                members[f"files/{path.name}"] = path.read_bytes()
+    members["verify_evidence.py"] = (resources.files("cms_workflows") / "data" / "verify_evidence.py").read_bytes()
+    manifest = {
+        "format": "cms_workflows evidence pack 1",
+        "events": count,
+        "head_seq": head[0],
+        "head_hash": head[1],
+        "hash_rule": "sha256(canonical JSON of the event without hash and mac: sorted keys, no spaces, UTF-8, payload embedded as JSON)",
+        "members": {name: sha256_bytes(data) for name, data in sorted(members.items())},
+    }
+    members["manifest.json"] = json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8")
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name in sorted(members):
+            info = zipfile.ZipInfo(name, FIXED_ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, members[name])
+    return manifest

@@ -1,0 +1,65 @@
+"""Translated strings: one folder per locale (cms_workflows/locales/<locale>/*.yaml).
+
+Keys are dotted and start with the domain (`org.`, `access.`, `documents.`…); each
+domain keeps its strings in its own file so domains can be edited independently.
+Chinese (zh-CN) is the primary locale; a key missing in another locale falls back
+to Chinese, and a key missing everywhere shows the key itself (tests catch that).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+PRIMARY = "zh-CN"
+LOCALES = ("zh-CN", "en")
+_ALIASES = {"zh": "zh-CN", "zh_cn": "zh-CN", "zh-cn": "zh-CN", "en": "en", "en_us": "en", "en-us": "en", "en-gb": "en"}
+
+
+def normalize(locale: str | None) -> str:
+    if not locale:
+        locale = os.environ.get("CMS_LOCALE") or PRIMARY
+    key = locale.split(".")[0].replace("_", "-").lower()
+    return _ALIASES.get(key, PRIMARY if key.startswith("zh") else "en" if key.startswith("en") else PRIMARY)
+
+
+@lru_cache(maxsize=None)
+def catalog(locale: str) -> dict[str, str]:
+    """All strings of a locale, flattened to dotted keys."""
+    folder = resources.files("cms_workflows") / "locales" / locale
+    out: dict[str, str] = {}
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".yaml"):
+            data = yaml.safe_load(entry.read_text(encoding="utf-8")) or {}
+            _flatten(data, "", out)
+    return out
+
+
+def _flatten(node: Any, prefix: str, out: dict[str, str]) -> None:
+    if isinstance(node, dict):
+        for k, v in node.items():
+            _flatten(v, f"{prefix}{k}." if not isinstance(v, str) else f"{prefix}{k}", out)
+            if isinstance(v, str):
+                out[f"{prefix}{k}"] = v
+    elif isinstance(node, str):
+        out[prefix.rstrip(".")] = node
+
+
+def t(key: str, locale: str | None = None, **params: Any) -> str:
+    loc = normalize(locale)
+    text = catalog(loc).get(key) or catalog(PRIMARY).get(key) or key
+    if params:
+        try:
+            return text.format(**params)
+        except (KeyError, IndexError, ValueError):
+            return f"{text} {params}"
+    return text
+
+
+def pick(zh: str | None, en: str | None, locale: str | None = None) -> str:
+    """Choose between a record's Chinese and English label (falls back to Chinese)."""
+    return (en or zh or "") if normalize(locale) == "en" else (zh or en or "")

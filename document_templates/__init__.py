@@ -1,0 +1,1 @@
+"""Word (docxtpl) templates of the controlled documents."""

@@ -1,0 +1,1 @@
+"""Form definitions (YAML) for the web app and the API."""

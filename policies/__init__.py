@@ -1,0 +1,1 @@
+"""Casbin model, permissions, vocabulary and approval routes: reviewed data, shipped as package data."""

@@ -1,0 +1,140 @@
+"""Fixtures: a fresh, migrated database per test, on SQLite or on PostgreSQL.
+
+SQLite (default): each test gets a copy of a template database file that was
+migrated and initialised once per session. PostgreSQL (when CMS_TEST_DATABASE_URL
+is set, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test): each test gets a
+new database created from a template database, dropped afterwards. Either way the
+schema comes from the Alembic migrations, exactly as `cms init` makes it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from cms_workflows.config import Settings, get_settings
+from cms_workflows.db import Database
+
+PG_URL = os.environ.get("CMS_TEST_DATABASE_URL")
+TEST_AUDIT_KEY = "test-audit-key-not-secret"
+requires_postgres = pytest.mark.skipif(not PG_URL, reason="needs PostgreSQL: set CMS_TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)")
+
+
+def pytest_report_header(config):
+    return f"cms database: {'PostgreSQL ' + make_url(PG_URL).render_as_string(hide_password=True) if PG_URL else 'SQLite files'}"
+
+
+def make_settings(data_dir: Path, url: str | None = None) -> Settings:
+    return get_settings(data_dir=data_dir, database_url=url, audit_key=TEST_AUDIT_KEY, locale="zh-CN")
+
+
+def _pg_admin_engine():
+    url = make_url(PG_URL)
+    if url.drivername in ("postgresql", "postgresql+psycopg2"):
+        url = url.set(drivername="postgresql+psycopg")
+    return create_engine(url, isolation_level="AUTOCOMMIT"), url
+
+
+def _build(db: Database, with_company: bool) -> None:
+    from cms_workflows import demo_company, installation
+
+    installation.initialize(db)
+    if with_company:
+        with db.unit_of_work() as session:
+            demo_company.seed(session)
+
+
+class Templates:
+    """Template databases built once per test session (per xdist worker)."""
+
+    def __init__(self, root: Path, worker: str) -> None:
+        self.root = root
+        self.worker = worker
+        self.built: dict[str, str] = {}
+
+    def get(self, with_company: bool) -> str:
+        name = "company" if with_company else "empty"
+        if name not in self.built:
+            if PG_URL:
+                admin, base = _pg_admin_engine()
+                dbname = f"cms_tmpl_{self.worker}_{name}"
+                with admin.connect() as conn:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
+                    conn.execute(text(f'CREATE DATABASE "{dbname}"'))
+                url = base.set(database=dbname).render_as_string(hide_password=False)
+                db = Database(url, settings=make_settings(self.root / name, url))
+                _build(db, with_company)
+                db.dispose()
+                admin.dispose()
+                self.built[name] = dbname
+            else:
+                folder = self.root / name
+                db = Database(f"sqlite:///{folder / 'cms.db'}", settings=make_settings(folder))
+                _build(db, with_company)
+                db.dispose()  # the last connection closing checkpoints the WAL into the file
+                self.built[name] = str(folder / "cms.db")
+        return self.built[name]
+
+
+@pytest.fixture(scope="session")
+def _templates(tmp_path_factory, worker_id):
+    return Templates(tmp_path_factory.mktemp("templates"), worker_id)
+
+
+@pytest.fixture
+def db(request, tmp_path, _templates) -> Database:
+    """A fresh database with the schema, the Annex A reference data, `system` and `admin`.
+    With the `company` fixture in the same test it also holds the demo company."""
+    with_company = "company" in request.fixturenames
+    template = _templates.get(with_company)
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    if PG_URL:
+        admin, base = _pg_admin_engine()
+        dbname = f"cms_t_{uuid.uuid4().hex[:12]}"
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{dbname}" TEMPLATE "{template}"'))
+        url = base.set(database=dbname).render_as_string(hide_password=False)
+        database = Database(url, settings=make_settings(data_dir, url))
+        yield database
+        database.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
+        admin.dispose()
+    else:
+        shutil.copyfile(template, data_dir / "cms.db")
+        database = Database(f"sqlite:///{data_dir / 'cms.db'}", settings=make_settings(data_dir))
+        yield database
+        database.dispose()
+
+
+@pytest.fixture
+def settings(db) -> Settings:
+    return db.settings
+
+
+@pytest.fixture
+def company(db) -> dict[str, list[str]]:
+    """The demo company (cms_workflows.demo_company): {position: [usernames]} as seeded."""
+    from cms_workflows.org import service as org
+
+    with db.read() as session:
+        holders: dict[str, list[str]] = {}
+        for username, position, _site in org.active_assignments(session):
+            holders.setdefault(position, []).append(username)
+    return {k: sorted(v) for k, v in holders.items()}
+
+
+@pytest.fixture
+def cli_env(db, monkeypatch):
+    """Environment for running `cms` against the test database (in-process or as a subprocess)."""
+    env = {"CMS_DATA_DIR": str(db.settings.data_dir), "CMS_DATABASE_URL": db.url, "CMS_AUDIT_KEY": TEST_AUDIT_KEY, "CMS_LOCALE": "zh-CN"}
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    return env
