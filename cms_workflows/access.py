@@ -243,41 +243,50 @@ class AccessControl:
             self._cache_key = None
 
     # -- decisions
-    def decide(self, session, username: str, action: str, resource: Resource) -> Grant:
+    def check(self, session, username: str, action: str, resource: Resource) -> Grant | AccessDenied:
+        """The decision without raising: a Grant, or the AccessDenied that `decide` would raise."""
         if resource.type not in self.policy.vocabulary or action not in self.policy.vocabulary[resource.type]:
             raise PolicyError("access.unknown_action", object_type=resource.type, action=action)
         position = self.table(session, username).for_site(resource.site).get((resource.type, action))
         if position is None:
-            needed = self.policy.holders_of.get((resource.type, action), [])
-            raise AccessDenied(
+            return AccessDenied(
                 "access.denied",
                 username=username,
                 action=action,
                 object_type=resource.type,
                 site=resource.site,
-                positions=_position_names(session, needed),
+                positions=PositionNames(self.policy.holders_of.get((resource.type, action), ())),
             )
-        if action in self.policy.own_work_forbidden and username in resource.authors:
-            raise AccessDenied("access.sod_own_work", username=username, action=action, object_type=resource.type)
+        if resource.authors and action in self.policy.own_work_forbidden and username in resource.authors:
+            return AccessDenied("access.sod_own_work", username=username, action=action, object_type=resource.type)
         if resource.department is not None:
             from cms_workflows.org.service import user_departments
 
             if resource.department in user_departments(session, username):
-                raise AccessDenied("access.sod_own_department", username=username, department=resource.department)
+                return AccessDenied("access.sod_own_department", username=username, department=resource.department)
         return Grant(username=username, position=position, site=resource.site)
 
+    def decide(self, session, username: str, action: str, resource: Resource) -> Grant:
+        result = self.check(session, username, action, resource)
+        if isinstance(result, AccessDenied):
+            raise result
+        return result
 
-def _position_names(session, codes: list[str]) -> str:
-    if not codes:
-        return "—"
-    from cms_workflows.i18n import pick
-    from cms_workflows.org.models import Position
 
-    names = []
-    for code in codes:
-        pos = session.get(Position, code)
-        names.append(f"{pick(pos.name_zh, pos.name_en)} ({code})" if pos else code)
-    return "、".join(names)
+class PositionNames:
+    """Positions named in a denial, labelled in the reader's locale when the message is shown."""
+
+    def __init__(self, codes) -> None:
+        self.codes = tuple(codes)
+
+    def __format__(self, spec: str) -> str:
+        if not self.codes:
+            return "—"
+        from cms_workflows.i18n import pick
+        from cms_workflows.org.service import position_labels
+
+        labels = position_labels()
+        return "、".join(f"{pick(*labels[c])} ({c})" if c in labels else c for c in self.codes)
 
 
 _default: AccessControl | None = None
@@ -306,11 +315,7 @@ def require(session, username: str, action: str, resource: Resource) -> Grant:
 
 
 def can(session, username: str, action: str, resource: Resource) -> bool:
-    try:
-        require(session, username, action, resource)
-        return True
-    except AccessDenied:
-        return False
+    return isinstance(get_access().check(session, username, action, resource), Grant)
 
 
 def holders(session, position: str, site: str) -> list[str]:

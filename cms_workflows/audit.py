@@ -25,18 +25,17 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from enum import Enum
-from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any, Iterator
 from uuid import UUID
 
-from sqlalchemy import Index, Text, insert, select, text
+from sqlalchemy import Index, Text, bindparam, insert, select, text
 from sqlmodel import Field, SQLModel
 
-GENESIS = "0" * 64
+from cms_workflows.chain import GENESIS, RangeResult, canonical_body, check_rows, fetch_range, stitch, verify_range  # noqa: F401
+
 # An arbitrary constant naming the chain's advisory lock on PostgreSQL.
 PG_CHAIN_LOCK = 0x434D5341  # "CMSA"
-VERIFY_CHUNK = 50_000
 
 
 class AuditEvent(SQLModel, table=True):
@@ -58,6 +57,19 @@ class AuditEvent(SQLModel, table=True):
 
 
 _table = AuditEvent.__table__
+# Built once: constructing Core statements per event cost more than hashing (bench/audit.py).
+_INSERT = insert(_table)
+_HEAD = select(_table.c.seq, _table.c.hash).order_by(_table.c.seq.desc()).limit(1)
+_PG_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
+_COLUMNS = ("seq", "occurred_at", "actor", "position", "site", "action", "object_type", "object_id", "payload",
+            "prev_hash", "hash", "mac")
+# INSERT … SELECT :values WHERE <hash of the newest event> = :prev_hash (see record()).
+_GUARDED_INSERT = insert(_table).from_select(
+    list(_COLUMNS),
+    select(*[bindparam(c, type_=_table.c[c].type) for c in _COLUMNS]).where(
+        select(_table.c.hash).order_by(_table.c.seq.desc()).limit(1).scalar_subquery() == bindparam("prev_hash")
+    ),
+)
 
 
 def _json_default(value: Any) -> Any:
@@ -78,21 +90,6 @@ def _json_default(value: Any) -> Any:
 
 def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_json_default)
-
-
-def canonical_body(seq: int, occurred_at: str, actor: str, position: str, site: str, action: str,
-                   object_type: str, object_id: str, payload: str, prev_hash: str) -> str:
-    """The text that is hashed: canonical JSON (sorted keys, no spaces, UTF-8) of the event.
-
-    Equal to canonical_json({... "payload": json.loads(payload) ...}); built by hand because
-    verification runs over millions of events and `payload` is stored canonical already.
-    """
-    e = encode_basestring
-    return (
-        f'{{"action":{e(action)},"actor":{e(actor)},"object_id":{e(object_id)},'
-        f'"object_type":{e(object_type)},"occurred_at":{e(occurred_at)},"payload":{payload},'
-        f'"position":{e(position)},"prev_hash":{e(prev_hash)},"seq":{seq},"site":{e(site)}}}'
-    )
 
 
 def utc_timestamp() -> str:
@@ -137,33 +134,53 @@ def mac_of(key: bytes, event_hash: str) -> str:
 
 def record(session, grant, action: str, object_type: str, object_id: Any, payload: dict | None = None) -> int:
     """Append one event in the caller's transaction; returns its sequence number."""
-    seq, prev_hash = _head(session)
-    seq += 1
     occurred_at = utc_timestamp()
     payload_text = canonical_json(payload or {})
     object_id = "" if object_id is None else str(object_id)
-    body = canonical_body(seq, occurred_at, grant.username, grant.position, grant.site, action,
-                          object_type, object_id, payload_text, prev_hash)
+    values = {"occurred_at": occurred_at, "actor": grant.username, "position": grant.position, "site": grant.site,
+              "action": action, "object_type": object_type, "object_id": object_id, "payload": payload_text}
+    key = _key_for(session)
+    transaction = session.get_transaction()
+    db = session.info["database"]
+    cached = session.info.get("audit_head")
+    if cached is not None and cached[0] is transaction:
+        head = cached[1], cached[2]
+    elif db.dialect == "sqlite" and getattr(db, "_audit_head", None):
+        # Optimistic: the head this process wrote last, checked inside the INSERT itself.
+        # We hold SQLite's write lock (BEGIN IMMEDIATE), so if the guard holds nobody can
+        # move the head before we commit; if another process moved it, nothing is inserted
+        # and we read the real head below.
+        head = db._audit_head
+        _fill(values, head, key)
+        if session.execute(_GUARDED_INSERT, values).rowcount == 1:
+            return _remember(session, transaction, db, values)
+        head = _head(session)
+    else:
+        head = _head(session)
+    _fill(values, head, key)
+    session.execute(_INSERT, values)
+    return _remember(session, transaction, db, values)
+
+
+def _fill(values: dict, head: tuple[int, str], key: bytes) -> None:
+    seq, prev_hash = head[0] + 1, head[1]
+    body = canonical_body(seq, values["occurred_at"], values["actor"], values["position"], values["site"], values["action"],
+                          values["object_type"], values["object_id"], values["payload"], prev_hash)
     event_hash = hashlib.sha256(body.encode("utf-8")).hexdigest()
-    session.execute(
-        insert(_table).values(
-            seq=seq, occurred_at=occurred_at, actor=grant.username, position=grant.position, site=grant.site,
-            action=action, object_type=object_type, object_id=object_id, payload=payload_text,
-            prev_hash=prev_hash, hash=event_hash, mac=mac_of(_key_for(session), event_hash),
-        )
-    )
-    session.info["audit_head"] = (session.get_transaction(), seq, event_hash)
-    return seq
+    values.update(seq=seq, prev_hash=prev_hash, hash=event_hash, mac=mac_of(key, event_hash))
+
+
+def _remember(session, transaction, db, values: dict) -> int:
+    session.info["audit_head"] = (transaction, values["seq"], values["hash"])
+    # a rolled-back transaction leaves a stale guess here: the next guard then fails and re-reads
+    db._audit_head = (values["seq"], values["hash"])
+    return values["seq"]
 
 
 def _head(session) -> tuple[int, str]:
-    cached = session.info.get("audit_head")
-    transaction = session.get_transaction()
-    if cached is not None and cached[0] is transaction and transaction is not None:
-        return cached[1], cached[2]
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_CHAIN_LOCK})
-    row = session.execute(select(_table.c.seq, _table.c.hash).order_by(_table.c.seq.desc()).limit(1)).first()
+        session.execute(_PG_LOCK, {"k": PG_CHAIN_LOCK})
+    row = session.execute(_HEAD).first()
     return (row[0], row[1]) if row else (0, GENESIS)
 
 
@@ -184,22 +201,17 @@ class VerifyResult:
         return self.problem is None
 
 
-def iter_rows(connection, columns=None, after: int = 0, chunk: int = VERIFY_CHUNK) -> Iterator[tuple]:
-    """Stream events in sequence order by keyset pages (Core, no ORM: FACTS.md bulk reads)."""
-    cols = columns or [_table.c.seq, _table.c.occurred_at, _table.c.actor, _table.c.position, _table.c.site,
-                       _table.c.action, _table.c.object_type, _table.c.object_id, _table.c.payload,
-                       _table.c.prev_hash, _table.c.hash, _table.c.mac]
-    last = after
-    while True:
-        rows = connection.execute(select(*cols).where(_table.c.seq > last).order_by(_table.c.seq).limit(chunk)).all()
-        if not rows:
-            return
-        yield from rows
-        last = rows[-1][0]
+def iter_rows(connection, after: int = 0) -> Iterator[tuple]:
+    """Stream events in sequence order as plain tuples (the DB-API cursor: FACTS.md bulk reads)."""
+    yield from fetch_range(connection.connection.driver_connection, _paramstyle(connection), after + 1, None)
+
+
+def _paramstyle(connection) -> str:
+    return "qmark" if connection.dialect.name == "sqlite" else "format"
 
 
 def verify(connection, key: bytes | None) -> VerifyResult:
-    """Recompute the chain; stop at the first broken event and name it.
+    """Recompute the chain in this process; stop at the first broken event and name it.
 
     Checks per event: its number follows the previous one (a deleted event leaves a
     gap), it links to the previous event's hash (reordering, insertion), its hash
@@ -207,25 +219,39 @@ def verify(connection, key: bytes | None) -> VerifyResult:
     without the installation's key). `key=None` checks the chain only, as an external
     auditor without the key does.
     """
-    sha256 = hashlib.sha256
-    new_hmac = hmac.new
-    body_of = canonical_body
-    expected_seq, prev = 1, GENESIS
-    count = 0
-    for seq, occurred_at, actor, position, site, action, otype, oid, payload, prev_hash, h, mac in iter_rows(connection):
-        if seq != expected_seq:
-            return VerifyResult(count, expected_seq - 1, prev, expected_seq, "missing")
-        if prev_hash != prev:
-            return VerifyResult(count, seq - 1, prev, seq, "broken_link")
-        body = body_of(seq, occurred_at, actor, position, site, action, otype, oid, payload, prev_hash)
-        if sha256(body.encode("utf-8")).hexdigest() != h:
-            return VerifyResult(count, seq - 1, prev, seq, "altered")
-        if key is not None and new_hmac(key, h.encode(), sha256).hexdigest() != mac:
-            return VerifyResult(count, seq - 1, prev, seq, "forged")
-        prev = h
-        expected_seq += 1
-        count += 1
-    return VerifyResult(count, expected_seq - 1, prev, macs_checked=key is not None)
+    r = check_rows(iter_rows(connection), key, 1, GENESIS)
+    return VerifyResult(r.events, r.last_seq, r.last_hash, r.problem_seq, r.problem, key is not None)
+
+
+def verify_parallel(db, key: bytes | None, workers: int | None = None, min_per_worker: int = 100_000) -> VerifyResult:
+    """The same check, one contiguous range of events per CPU core; links between ranges are
+    checked here. Short chains are checked in this process (starting workers costs more)."""
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    workers = workers or os.cpu_count() or 1
+    with db.read_connection() as conn:
+        last = conn.execute(select(_table.c.seq).order_by(_table.c.seq.desc()).limit(1)).scalar()
+        if not last or workers < 2 or last < 2 * min_per_worker:
+            return verify(conn, key)
+    workers = min(workers, last // min_per_worker)
+    bounds = [(1 + last * i // workers, last * (i + 1) // workers) for i in range(workers)]
+    spec = connection_spec(db.url)
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        results = list(pool.map(verify_range, [spec] * workers, [key] * workers, [b[0] for b in bounds], [b[1] for b in bounds]))
+    events, head_seq, head_hash, problem_seq, problem = stitch(results)
+    return VerifyResult(events, head_seq, head_hash, problem_seq, problem, key is not None)
+
+
+def connection_spec(url: str) -> dict:
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite":
+        return {"driver": "sqlite", "path": u.database}
+    params = {"host": u.host, "port": u.port, "user": u.username, "password": u.password, "dbname": u.database}
+    return {"driver": "postgresql", "params": {k: v for k, v in params.items() if v is not None}}
 
 
 def events_for(session, object_type: str | None = None, object_id: Any = None, limit: int | None = None) -> list[AuditEvent]:

@@ -262,7 +262,10 @@ def users_list() -> None:
 
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        # without standalone mode click returns the code of a typer.Exit instead of exiting
+        result = app(standalone_mode=False)
+        if isinstance(result, int) and result:
+            sys.exit(result)
     except CmsError as exc:
         typer.echo(t("cli.error_prefix") + exc.message(), err=True)
         sys.exit(2)

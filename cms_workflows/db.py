@@ -98,12 +98,16 @@ class Database:
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A read-only unit of work (never commits)."""
+        # closing (not rolling back) ends the transaction and keeps loaded objects usable
         with Session(self._read_engine, expire_on_commit=False) as session:
             session.info["database"] = self
-            try:
-                yield session
-            finally:
-                session.rollback()
+            yield session
+
+    @contextmanager
+    def read_connection(self):
+        """A Core connection for bulk reads, without taking SQLite's write lock."""
+        with self._read_engine.connect() as conn:
+            yield conn
 
     def upgrade(self, revision: str = "heads") -> None:
         """Create or upgrade the schema in place with the Alembic migrations."""

@@ -20,7 +20,11 @@ class CmsError(Exception):
         if key is not None:
             self.key = key
         self.params = params
-        super().__init__(self.message())
+        super().__init__(self.key)
+
+    def __str__(self) -> str:
+        # formatted on demand: a refused permission check in a loop must stay cheap
+        return self.message()
 
     def message(self, locale: str | None = None) -> str:
         from cms_workflows.i18n import t

@@ -27,7 +27,7 @@ def export(db, actor: str, out: Path) -> dict:
         grant = require(session, actor, "export", Resource("audit_trail"))
         audit.record(session, grant, "audit.evidence.export", "audit_trail", "*", {"file": Path(out).name})
     members: dict[str, bytes] = {}
-    with db.engine.connect() as conn:
+    with db.read_connection() as conn:
         buf = io.StringIO()
         head = (0, audit.GENESIS)
         count = 0

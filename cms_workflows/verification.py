@@ -37,8 +37,8 @@ def verify_installation(db, *, record_anchor: bool = True, check_macs: bool = Tr
     anchors_path = settings.data_dir / "audit-anchors.jsonl"
     lines: list[str] = []
     ok = True
-    with db.engine.connect() as conn:
-        chain = audit.verify(conn, key)
+    chain = audit.verify_parallel(db, key)
+    with db.read_connection() as conn:
         anchor_problem = audit.check_anchors(conn, audit.read_anchors(anchors_path)) if chain.ok else None
     if not chain.ok:
         ok = False

@@ -138,3 +138,26 @@ def cli_env(db, monkeypatch):
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     return env
+
+
+@pytest.fixture
+def empty_db(tmp_path) -> Database:
+    """A database with no schema at all (what `cms init` finds on a new installation)."""
+    data_dir = tmp_path / "empty"
+    data_dir.mkdir()
+    if PG_URL:
+        admin, base = _pg_admin_engine()
+        dbname = f"cms_e_{uuid.uuid4().hex[:12]}"
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{dbname}"'))
+        url = base.set(database=dbname).render_as_string(hide_password=False)
+        database = Database(url, settings=make_settings(data_dir, url))
+        yield database
+        database.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
+        admin.dispose()
+    else:
+        database = Database(f"sqlite:///{data_dir / 'cms.db'}", settings=make_settings(data_dir))
+        yield database
+        database.dispose()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import lru_cache
 from importlib import resources
 
 import yaml
@@ -29,13 +30,20 @@ SITE_CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,31}$")
 INSTALLER = Grant(username="system", position="system_agent", site=COMPANY_WIDE)
 
 
+@lru_cache(maxsize=1)
 def load_roles() -> dict:
     text = (resources.files("cms_workflows") / "data" / "roles.yaml").read_text(encoding="utf-8")
     return yaml.safe_load(text)
 
 
 def known_position_codes() -> set[str]:
-    return {p["code"] for d in load_roles()["departments"] for p in d["positions"]}
+    return set(position_labels())
+
+
+@lru_cache(maxsize=1)
+def position_labels() -> dict[str, tuple[str, str]]:
+    """position code -> (Chinese name, English name), from the reference data."""
+    return {p["code"]: (p["name_zh"], p["name_en"]) for d in load_roles()["departments"] for p in d["positions"]}
 
 
 def seed_reference_data(session: Session) -> dict[str, int]:

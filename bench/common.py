@@ -1,0 +1,35 @@
+"""Helpers shared by the benchmarks: timing medians and a throw-away database."""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+
+def median_rate(fn, count: int, repeats: int = 5) -> tuple[float, list[float]]:
+    """Run fn() `repeats` times; each run does `count` operations. Returns (median ops/s, all)."""
+    rates = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        rates.append(count / (time.perf_counter() - start))
+    return statistics.median(rates), rates
+
+
+def scratch_database(url: str | None = None):
+    """A fresh, initialised database: a SQLite file in a temp folder unless a URL is given."""
+    from cms_workflows import installation
+    from cms_workflows.config import get_settings
+    from cms_workflows.db import Database
+
+    folder = Path(tempfile.mkdtemp(prefix="cms-bench-"))
+    settings = get_settings(data_dir=folder, database_url=url, audit_key="bench-key", locale="en")
+    db = Database(settings.resolved_database_url(), settings=settings)
+    installation.initialize(db)
+    return db
+
+
+def fmt(rate: float) -> str:
+    return f"{rate:,.0f}"
