@@ -8,7 +8,6 @@ a bug and shows its traceback.
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import unicodedata
 from datetime import date, datetime
@@ -62,7 +61,7 @@ def parse_date(value: Optional[str], field: str) -> Optional[date]:
     except ValueError:
         from cms_workflows.errors import ValidationFailed
 
-        raise ValidationFailed("error.validation", problems=[{"row": "-", "field": field, "message": f"{value!r}: YYYY-MM-DD"}])
+        raise ValidationFailed("error.validation", problems=[{"field": field, "message": f"{value!r}: YYYY-MM-DD"}]) from None
 
 
 def _width(s: str) -> int:

@@ -8,7 +8,6 @@ and an evidence pack an external verifier can check with the standard library.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys

@@ -55,7 +55,8 @@ class ValidationFailed(CmsError):
             return head
         lines = [head]
         for p in self.problems[:50]:
-            lines.append(t("error.problem_line", locale=locale, **{"row": "", "field": "", **p}))
+            key = "error.problem_line" if p.get("row") not in (None, "") else "error.problem_field"
+            lines.append(t(key, locale=locale, **{"row": "", "field": "", **p}))
         if len(self.problems) > 50:
             lines.append(t("error.more_problems", locale=locale, count=len(self.problems) - 50))
         return "\n".join(lines)

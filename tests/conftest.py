@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,24 @@ def _pg_admin_engine():
     if url.drivername in ("postgresql", "postgresql+psycopg2"):
         url = url.set(drivername="postgresql+psycopg")
     return create_engine(url, isolation_level="AUTOCOMMIT"), url
+
+
+@contextmanager
+def _pg_database(data_dir: Path, template: str | None = None):
+    """A new PostgreSQL database (a copy of `template` if given), dropped afterwards."""
+    admin, base = _pg_admin_engine()
+    dbname = f"cms_t_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{dbname}"' + (f' TEMPLATE "{template}"' if template else "")))
+    url = base.set(database=dbname).render_as_string(hide_password=False)
+    database = Database(url, settings=make_settings(data_dir, url))
+    try:
+        yield database
+    finally:
+        database.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def _build(db: Database, with_company: bool) -> None:
@@ -96,17 +115,8 @@ def db(request, tmp_path, _templates) -> Database:
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     if PG_URL:
-        admin, base = _pg_admin_engine()
-        dbname = f"cms_t_{uuid.uuid4().hex[:12]}"
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{dbname}" TEMPLATE "{template}"'))
-        url = base.set(database=dbname).render_as_string(hide_password=False)
-        database = Database(url, settings=make_settings(data_dir, url))
-        yield database
-        database.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
-        admin.dispose()
+        with _pg_database(data_dir, template) as database:
+            yield database
     else:
         shutil.copyfile(template, data_dir / "cms.db")
         database = Database(f"sqlite:///{data_dir / 'cms.db'}", settings=make_settings(data_dir))
@@ -146,17 +156,8 @@ def empty_db(tmp_path) -> Database:
     data_dir = tmp_path / "empty"
     data_dir.mkdir()
     if PG_URL:
-        admin, base = _pg_admin_engine()
-        dbname = f"cms_e_{uuid.uuid4().hex[:12]}"
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{dbname}"'))
-        url = base.set(database=dbname).render_as_string(hide_password=False)
-        database = Database(url, settings=make_settings(data_dir, url))
-        yield database
-        database.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
-        admin.dispose()
+        with _pg_database(data_dir) as database:
+            yield database
     else:
         database = Database(f"sqlite:///{data_dir / 'cms.db'}", settings=make_settings(data_dir))
         yield database

@@ -15,7 +15,7 @@ from importlib import resources
 
 import yaml
 from sqlalchemy import update
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, or_, select
 
 from cms_workflows import audit
 from cms_workflows.access import Grant, Resource, require
