@@ -69,7 +69,7 @@ _GUARDED_INSERT = insert(_table).from_select(
     select(*[bindparam(c, type_=_table.c[c].type) for c in _COLUMNS]).where(
         select(_table.c.hash).order_by(_table.c.seq.desc()).limit(1).scalar_subquery() == bindparam("prev_hash")
     ),
-)
+).execution_options(preserve_rowcount=True)  # otherwise psycopg reports -1 for INSERT … SELECT
 
 
 def _json_default(value: Any) -> Any:
@@ -145,12 +145,15 @@ def record(session, grant, action: str, object_type: str, object_id: Any, payloa
     cached = session.info.get("audit_head")
     if cached is not None and cached[0] is transaction:
         head = cached[1], cached[2]
-    elif db.dialect == "sqlite" and getattr(db, "_audit_head", None):
+    elif getattr(db, "_audit_head", None):
         # Optimistic: the head this process wrote last, checked inside the INSERT itself.
-        # We hold SQLite's write lock (BEGIN IMMEDIATE), so if the guard holds nobody can
-        # move the head before we commit; if another process moved it, nothing is inserted
-        # and we read the real head below.
+        # We hold the chain's lock (SQLite: the write lock of BEGIN IMMEDIATE; PostgreSQL: the
+        # advisory lock, taken in its own statement so the INSERT's snapshot is younger than
+        # it), so if the guard holds nobody can move the head before we commit; if another
+        # process moved it, nothing is inserted and we read the real head below.
         head = db._audit_head
+        if db.dialect == "postgresql":
+            session.execute(_PG_LOCK, {"k": PG_CHAIN_LOCK})
         _fill(values, head, key)
         if session.execute(_GUARDED_INSERT, values).rowcount == 1:
             return _remember(session, transaction, db, values)
