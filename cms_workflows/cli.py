@@ -116,6 +116,15 @@ def verify(
         raise typer.Exit(1)
 
 
+@app.command("export-evidence")
+def export_evidence(out: Path = typer.Argument(..., help="the zip file to write")) -> None:
+    """导出证据包（审核事件、文件、清单与独立核验脚本）/ export the evidence pack for an external auditor."""
+    from cms_workflows import evidence
+
+    manifest = evidence.export(database(), state.actor, out)
+    typer.echo(t("cli.evidence_written", path=str(out), events=manifest["events"], files=sum(1 for m in manifest["members"] if m.startswith("files/"))))
+
+
 @app.command()
 def positions() -> None:
     """列出部门与岗位（附录A表A.1及增设岗位）/ list departments and positions."""
