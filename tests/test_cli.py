@@ -114,3 +114,10 @@ def test_init_is_idempotent_and_keeps_data(db, cli_env):
     with db.read() as session:
         assert [s.code for s in org.list_sites(session)] == ["HN05"]
     assert event_count(db) == before
+
+
+def test_export_evidence_for_the_verifier_only(company, db, cli_env, tmp_path):
+    denied = cms(cli_env, "export-evidence", str(tmp_path / "no.zip"), user="purchaser.hn01")
+    assert denied.returncode == 2 and not (tmp_path / "no.zip").exists()
+    ok = cms(cli_env, "export-evidence", str(tmp_path / "pack.zip"), user="verifier")
+    assert ok.returncode == 0 and (tmp_path / "pack.zip").exists() and "verify_evidence.py" in ok.stdout
