@@ -222,17 +222,17 @@ class AccessControl:
         return table
 
     def _load(self, session, username: str, today: date) -> DecisionTable:
-        from sqlmodel import or_, select
+        from sqlmodel import select
 
         from cms_workflows.org.models import Assignment, Position, User
+        from cms_workflows.org.service import held_on
 
         rows = session.exec(
             select(Assignment.position_code, Assignment.site_code)
             .join(User, User.id == Assignment.user_id)
             .join(Position, Position.code == Assignment.position_code)
             .where(User.username == username, User.active == True)  # noqa: E712
-            .where(Assignment.valid_from <= today)
-            .where(or_(Assignment.valid_to == None, Assignment.valid_to >= today))  # noqa: E711
+            .where(held_on(today))
             .order_by(Position.sort_order, Assignment.site_code)
         ).all()
         return DecisionTable(self.policy, [tuple(r) for r in rows])

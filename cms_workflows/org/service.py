@@ -138,6 +138,11 @@ def list_assignments(session: Session, username: str | None = None) -> list[tupl
     return list(session.exec(q))
 
 
+def held_on(on: date):
+    """SQL condition: an assignment is held on a day (valid_from and valid_to inclusive)."""
+    return (Assignment.valid_from <= on) & or_(Assignment.valid_to == None, Assignment.valid_to >= on)  # noqa: E711
+
+
 def active_assignments(session: Session, on: date | None = None) -> list[tuple[str, str, str]]:
     """(username, position, site) held on a day by active users."""
     on = on or date.today()
@@ -145,8 +150,7 @@ def active_assignments(session: Session, on: date | None = None) -> list[tuple[s
         select(User.username, Assignment.position_code, Assignment.site_code)
         .join(User, User.id == Assignment.user_id)
         .where(User.active == True)  # noqa: E712
-        .where(Assignment.valid_from <= on)
-        .where(or_(Assignment.valid_to == None, Assignment.valid_to >= on))  # noqa: E711
+        .where(held_on(on))
     )
     return [tuple(r) for r in session.exec(q)]
 
@@ -159,8 +163,7 @@ def user_departments(session: Session, username: str, on: date | None = None) ->
         .join(Assignment, Assignment.position_code == Position.code)
         .join(User, User.id == Assignment.user_id)
         .where(User.username == username)
-        .where(Assignment.valid_from <= on)
-        .where(or_(Assignment.valid_to == None, Assignment.valid_to >= on))  # noqa: E711
+        .where(held_on(on))
     )
     return set(session.exec(q))
 
