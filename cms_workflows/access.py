@@ -204,10 +204,22 @@ class AccessControl:
         return version
 
     def table(self, session, username: str) -> DecisionTable:
-        today = date.today()
-        if session.info.get("org_dirty"):
+        info = session.info
+        if info.get("org_dirty"):
             # uncommitted org changes in this unit of work: decide from them, cache nothing
-            return self._load(session, username, today)
+            return self._load(session, username, date.today())
+        # within one unit of work the org state only changes through our own commands,
+        # which mark the session dirty: the tables it used stay valid for its lifetime
+        local = info.get("access_tables")
+        if local is None:
+            local = info["access_tables"] = {}
+        table = local.get(username)
+        if table is None:
+            table = local[username] = self._shared_table(session, username)
+        return table
+
+    def _shared_table(self, session, username: str) -> DecisionTable:
+        today = date.today()
         key = (session.info["database"].instance, self._org_version(session), today)
         with self._lock:
             if key != self._cache_key:

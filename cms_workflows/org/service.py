@@ -176,6 +176,7 @@ def _bump_org_version(session: Session) -> None:
     # decisions taken later in this unit of work must see the uncommitted change
     session.info["org_dirty"] = True
     session.info.pop("org_version", None)
+    session.info.pop("access_tables", None)
 
 
 def create_site(session: Session, actor: str, code: str, name_zh: str, name_en: str = "") -> Site:
