@@ -27,6 +27,8 @@ policy_app = typer.Typer(help="权限策略 / access policy", no_args_is_help=Tr
 app.add_typer(users_app, name="users")
 app.add_typer(sites_app, name="sites")
 app.add_typer(policy_app, name="policy")
+from cms_workflows.accounting import cli as accounting_cli  # noqa: E402
+app.add_typer(accounting_cli.app, name="accounting")
 
 
 class State:
@@ -46,11 +48,21 @@ def _global(
     state.actor = as_user or "admin"
 
 
-def database():
+def database(check_schema: bool = True):
+    """The configured database; unless it is `cms init` asking, one whose schema is current."""
     from cms_workflows.bootstrap import metadata  # noqa: F401  (complete model registry)
-    from cms_workflows.db import Database
+    from cms_workflows.db import Database, alembic_config
 
-    return Database.from_settings()
+    db = Database.from_settings()
+    if check_schema:
+        from alembic.script import ScriptDirectory
+
+        current = db.current_revisions()
+        if not current:
+            raise CmsError("cli.not_initialized", url=_safe_url(db.url))
+        if current != set(ScriptDirectory.from_config(alembic_config(db.url)).get_heads()):
+            raise CmsError("cli.needs_upgrade", url=_safe_url(db.url))
+    return db
 
 
 def parse_date(value: Optional[str], field: str) -> Optional[date]:
@@ -88,7 +100,7 @@ def init(
     """创建或升级数据库（迁移），载入附录A岗位，建立系统用户与管理员 / create or upgrade the database."""
     from cms_workflows import installation
 
-    db = database()
+    db = database(check_schema=False)
     result = installation.initialize(db, admin=admin, admin_name=admin_name)
     typer.echo(t("cli.initialized", url=_safe_url(db.url), revisions=", ".join(sorted(db.current_revisions()))))
     if result.admin_created:

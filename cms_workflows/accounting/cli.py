@@ -1,0 +1,249 @@
+"""`cms accounting …`: template, import, calculate, approve, results, quality, pareto, charts, baseline, plan, factor.
+Each command is one unit of work over the service functions; no ORM here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from cms_workflows.i18n import t
+
+app = typer.Typer(help="碳排放核算 / emissions accounting (GB/T 32150)", no_args_is_help=True)
+baseline_app = typer.Typer(help="碳基准与偏差 / baselines and deviations", no_args_is_help=True)
+plan_app = typer.Typer(help="数据收集计划 / data collection plan", no_args_is_help=True)
+app.add_typer(baseline_app, name="baseline")
+app.add_typer(plan_app, name="plan")
+
+
+def _core():
+    from cms_workflows import cli as core  # late: cms_workflows.cli imports this module
+
+    return core
+
+
+def _actor(ctx: typer.Context) -> str:
+    """The acting user from the root `cms` options (--as / CMS_USER). Read from the context because under
+    `python -m cms_workflows.cli` the core module's `state` lives in __main__, not in cms_workflows.cli."""
+    return ctx.find_root().params.get("as_user") or _core().state.actor
+
+
+def _service():
+    from cms_workflows.accounting import service
+
+    return service
+
+
+def _write_table(frame, out: Path | None) -> None:
+    if out is None:
+        core = _core()
+        core.print_table(list(map(str, frame.columns)), [[f"{v:.4f}" if isinstance(v, float) else str(v) for v in row]
+                                                         for row in frame.itertuples(index=False)])
+        return
+    if out.suffix.lower() == ".xlsx":
+        frame.to_excel(out, index=False, sheet_name="results")
+    else:
+        frame.to_csv(out, index=False, encoding="utf-8-sig")
+    typer.echo(t("accounting.cli.written", path=out))
+
+
+@plan_app.command("add")
+def plan_add(ctx: typer.Context, site: str, production_unit: str, facility: str, category: str, material: str, unit: str,
+             data_source: str = typer.Option("meter", "--data-source"),
+             facility_name: str = typer.Option("", "--name"),
+             calibrated: bool | None = typer.Option(None, "--calibrated/--not-calibrated")) -> None:
+    core = _core()
+    with core.database().unit_of_work() as session:
+        item_id = _service().add_plan_item(session, _actor(ctx), site=site, production_unit=production_unit,
+                                           facility=facility, category=category, material=material, unit=unit,
+                                           data_source=data_source, facility_name=facility_name,
+                                           meter_calibrated=calibrated)
+    typer.echo(t("accounting.cli.plan_added", item_id=item_id))
+
+
+@app.command("factor")
+def factor_add(ctx: typer.Context, material: str, parameter: str, value: float, evidence: str = typer.Option(..., "--evidence"),
+               site: str = typer.Option("*", "--site"), source: str = typer.Option("", "--source"),
+               unit: str | None = typer.Option(None, "--unit"), year_from: int | None = typer.Option(None, "--from-year"),
+               year_to: int | None = typer.Option(None, "--to-year")) -> None:
+    """Company factor with evidence (a measured carbon content, a regional grid factor, …)."""
+    core = _core()
+    with core.database().unit_of_work() as session:
+        oid = _service().add_factor_override(session, _actor(ctx), material=material, parameter=parameter,
+                                             value=value, evidence=evidence, site=site, source=source, unit=unit,
+                                             year_from=year_from, year_to=year_to)
+    typer.echo(t("accounting.cli.factor_added", override_id=oid))
+
+
+@app.command("template")
+def template(ctx: typer.Context, out: Path, periods: list[str] = typer.Option(..., "--period"), site: str | None = typer.Option(None, "--site")) -> None:
+    core = _core()
+    fmt = "csv" if out.suffix.lower() == ".csv" else "xlsx"
+    with core.database().read() as session:
+        data = _service().template(session, _actor(ctx), periods, site, fmt)
+    out.write_bytes(data)
+    typer.echo(t("accounting.cli.written", path=out))
+
+
+@app.command("import")
+def import_(ctx: typer.Context, path: Path, replace: bool = typer.Option(False, "--replace", help="correct already imported months")) -> None:
+    core = _core()
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        from cms_workflows.errors import ValidationFailed
+
+        raise ValidationFailed("accounting.bad_file", reason=f"{path}: {e.strerror}") from None
+    with core.database().unit_of_work() as session:
+        r = _service().import_activity(session, _actor(ctx), data, path.name, replace=replace)
+    if r.duplicate:
+        typer.echo(t("accounting.cli.duplicate", import_id=r.import_id))
+        return
+    typer.echo(t("accounting.cli.imported", rows=r.rows, import_id=r.import_id, sha256=r.sha256))
+    for w in r.warnings[:50]:
+        typer.echo(t("accounting.cli.warning", **w))
+
+
+@app.command("calculate")
+def calculate(ctx: typer.Context, first: str, last: str, site: list[str] | None = typer.Option(None, "--site"),
+              electricity: str = typer.Option("statistical", "--electricity", help="statistical | market"),
+              gwp: str = typer.Option("AR5", "--gwp", help="AR5 | AR6")) -> None:
+    from cms_workflows.accounting.factors import Options
+    from cms_workflows.errors import ValidationFailed
+
+    core = _core()
+    try:
+        options = Options(electricity_kind=electricity, gwp_set=gwp)
+        from cms_workflows.accounting.factors import FactorLibrary
+
+        FactorLibrary(options=options)
+    except ValueError as e:
+        raise ValidationFailed("error.validation", problems=[{"field": "options", "message": str(e)}]) from None
+    with core.database().unit_of_work() as session:
+        r = _service().calculate(session, _actor(ctx), first, last, site or None, options)
+    typer.echo(t("accounting.cli.run", run_id=r.run_id, status=r.status, total=f"{r.total_tco2e:.3f}"))
+    if r.differences is not None and len(r.differences):
+        typer.echo(t("accounting.cli.differences"))
+        _write_table(r.differences, None)
+
+
+@app.command("approve")
+def approve(ctx: typer.Context, run_id: int) -> None:
+    core = _core()
+    with core.database().unit_of_work() as session:
+        diff = _service().approve_run(session, _actor(ctx), run_id)
+    typer.echo(t("accounting.cli.approved", run_id=run_id))
+    if len(diff):
+        typer.echo(t("accounting.cli.differences"))
+        _write_table(diff, None)
+
+
+@app.command("results")
+def results(ctx: typer.Context, first: str | None = typer.Option(None, "--from"), last: str | None = typer.Option(None, "--to"),
+            run: int | None = typer.Option(None, "--run"), level: str = typer.Option("site", "--level"),
+            by: str = typer.Option("month", "--by", help="month | year"), site: str | None = typer.Option(None, "--site"),
+            out: Path | None = typer.Option(None, "--out", help=".xlsx or .csv")) -> None:
+    from cms_workflows.accounting import calculation
+    from cms_workflows.errors import ValidationFailed
+
+    if level not in calculation.LEVELS or by not in ("month", "year"):
+        raise ValidationFailed("accounting.bad_level", problems=[{"field": "level", "message": ", ".join(calculation.LEVELS)}])
+    if run is None and (first is None or last is None):
+        raise ValidationFailed("accounting.bad_period", problems=[{"field": "--from/--to", "message": "required without --run"}])
+    core = _core()
+    with core.database().read() as session:
+        frame = _service().results_for(session, _actor(ctx), run, first, last, site)
+    _write_table(calculation.rollup(frame, level, by) if len(frame) else frame, out)
+
+
+@app.command("quality")
+def quality(ctx: typer.Context, first: str, last: str, site: str | None = typer.Option(None, "--site")) -> None:
+    core = _core()
+    with core.database().read() as session:
+        report = _service().quality(session, _actor(ctx), first, last, site)
+    typer.echo(t("accounting.cli.score", **{k: report[k] for k in ("score", "completeness", "consistency", "accuracy")}))
+    for g in report["gaps"][:200]:
+        typer.echo(f"  [{g['kind']}] {g['site']} {g['facility']} {g['material']} {g['period']}: {g['message']}")
+
+
+@app.command("pareto")
+def pareto(ctx: typer.Context, first: str, last: str, threshold: float = typer.Option(0.8, "--threshold"),
+           out: Path | None = typer.Option(None, "--out")) -> None:
+    core = _core()
+    with core.database().read() as session:
+        table = _service().major_facilities(session, _actor(ctx), first, last, threshold)
+    _write_table(table, out)
+
+
+@app.command("charts")
+def charts(ctx: typer.Context, first: str, last: str, folder: Path) -> None:
+    """Monthly trend, category breakdown and Pareto as PNG files for reports."""
+    from cms_workflows.accounting import charts as ch
+    from cms_workflows.accounting.factors import categories
+    from cms_workflows.accounting.pareto import pareto as pareto_table
+
+    core = _core()
+    with core.database().read() as session:
+        frame = _service().official_results(session, _actor(ctx), first, last)
+    folder.mkdir(parents=True, exist_ok=True)
+    names = {c: v["name_zh"] for c, v in categories().items()}
+    for name, png in (("monthly_trend.png", ch.monthly_trend(frame)), ("categories.png", ch.category_breakdown(frame, names)),
+                      ("pareto.png", ch.pareto_chart(pareto_table(frame)))):
+        (folder / name).write_bytes(png)
+        typer.echo(t("accounting.cli.written", path=folder / name))
+
+
+@baseline_app.command("set")
+def baseline_set(ctx: typer.Context, level: str, base_from: str, base_to: str, scope: str = typer.Option("", "--scope"),
+                 method: str = typer.Option("average", "--method")) -> None:
+    core = _core()
+    with core.database().unit_of_work() as session:
+        bid = _service().set_baseline(session, _actor(ctx), level, scope, base_from, base_to, method)
+    typer.echo(t("accounting.cli.baseline_set", baseline_id=bid))
+
+
+@baseline_app.command("approve")
+def baseline_approve(ctx: typer.Context, baseline_id: int) -> None:
+    core = _core()
+    with core.database().unit_of_work() as session:
+        _service().approve_baseline(session, _actor(ctx), baseline_id)
+    typer.echo(t("accounting.cli.baseline_approved", baseline_id=baseline_id))
+
+
+@baseline_app.command("deviations")
+def baseline_deviations(ctx: typer.Context, baseline_id: int, first: str, last: str, threshold: float = typer.Option(0.1, "--threshold")) -> None:
+    core = _core()
+    with core.database().read() as session:
+        _table, over = _service().deviations(session, _actor(ctx), baseline_id, first, last, threshold)
+    if not over:
+        typer.echo(t("accounting.cli.no_deviation"))
+    for d in over:
+        typer.echo(t("accounting.cli.deviation", period=d["period"], actual=f"{d['actual']:.3f}",
+                     baseline=f"{d['baseline']:.3f}", deviation=f"{d['deviation']:+.1%}"))
+
+
+@baseline_app.command("trigger")
+def baseline_trigger(ctx: typer.Context, site: str, trigger: str, description: str, baseline_id: int | None = typer.Option(None, "--baseline")) -> None:
+    core = _core()
+    with core.database().unit_of_work() as session:
+        tid = _service().record_trigger(session, _actor(ctx), site, trigger, description, baseline_id)
+    typer.echo(t("accounting.cli.trigger_recorded", trigger_id=tid))
+
+
+@app.command("output")
+def output(ctx: typer.Context, site: str, period: str, product_t: float = typer.Option(..., "--product-t"),
+           value_10k_cny: float = typer.Option(..., "--value-10k-cny")) -> None:
+    """Product output and output value of a site and month: the Annex F intensity denominators."""
+    core = _core()
+    with core.database().unit_of_work() as session:
+        _service().record_output(session, _actor(ctx), site, period, product_t, value_10k_cny)
+    typer.echo(t("accounting.cli.output_recorded", site=site, period=period))
+
+
+@app.command("intensity")
+def intensity(ctx: typer.Context, first: str, last: str, out: Path | None = typer.Option(None, "--out")) -> None:
+    """tCO2e per product tonne and per 10,000 CNY output value, per site and year (Annex F)."""
+    core = _core()
+    with core.database().read() as session:
+        table = _service().intensity(session, _actor(ctx), first, last)
+    _write_table(table, out)

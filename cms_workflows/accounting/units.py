@@ -1,0 +1,60 @@
+"""Explicit unit conversions (X-5: units are tracked, never assumed).
+
+Each unit belongs to one dimension and has a factor to that dimension's reference unit.
+Energy covers electricity too (1 MWh = 3.6 GJ; 1 tce = 29.3076 GJ, GB/T 2589-2020).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Unit:
+    code: str
+    dimension: str
+    to_reference: float  # multiply a quantity in this unit by this to get the reference unit
+
+
+# reference units: mass t, volume 10^4 Nm3, energy GJ
+_UNITS = [
+    Unit("t", "mass", 1.0),
+    Unit("kg", "mass", 1e-3),
+    Unit("10^4Nm3", "volume", 1.0),
+    Unit("Nm3", "volume", 1e-4),
+    Unit("GJ", "energy", 1.0),
+    Unit("TJ", "energy", 1000.0),
+    Unit("MWh", "energy", 3.6),
+    Unit("kWh", "energy", 3.6e-3),
+    Unit("tce", "energy", 29.3076),
+]
+UNITS: dict[str, Unit] = {u.code: u for u in _UNITS}
+ALIASES = {"吨": "t", "千克": "kg", "公斤": "kg", "万Nm3": "10^4Nm3", "万立方米": "10^4Nm3", "1e4Nm3": "10^4Nm3",
+           "m3": "Nm3", "立方米": "Nm3", "千瓦时": "kWh", "度": "kWh", "兆瓦时": "MWh", "吉焦": "GJ", "吨标准煤": "tce",
+           "mwh": "MWh", "kwh": "kWh", "gj": "GJ", "nm3": "Nm3"}
+
+
+class UnitError(ValueError):
+    pass
+
+
+def normalize(code: str) -> str | None:
+    """The canonical code of a unit as written in a file, or None when unknown."""
+    code = str(code).strip()
+    if code in UNITS:
+        return code
+    return ALIASES.get(code) or ALIASES.get(code.lower())
+
+
+def dimension(code: str) -> str:
+    return UNITS[code].dimension
+
+
+def factor(from_unit: str, to_unit: str) -> float:
+    """Multiply a quantity in `from_unit` by this to express it in `to_unit`; refuses across dimensions."""
+    a, b = UNITS.get(from_unit), UNITS.get(to_unit)
+    if a is None or b is None:
+        raise UnitError(f"unknown unit {from_unit if a is None else to_unit}")
+    if a.dimension != b.dimension:
+        raise UnitError(f"cannot convert {from_unit} ({a.dimension}) to {to_unit} ({b.dimension})")
+    return a.to_reference / b.to_reference
