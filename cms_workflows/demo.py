@@ -2,8 +2,10 @@
 
 Grows with each capability. Today: installation, the Annex A organisation with
 users at two plants, staff changes over the year (a handover with an ended
-assignment), a refused self-approval attempt, verification of the evidence trail
-and an evidence pack an external verifier can check with the standard library.
+assignment), emissions accounting for a base year and the demo year (plan,
+imports, calculation, approval, baseline, deviations, quality, Pareto, charts),
+verification of the evidence trail and an evidence pack an external verifier can
+check with the standard library.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ def _fresh_directory(directory: Path) -> None:
 
 
 def run(directory: Path, echo=print) -> dict:
-    from cms_workflows import demo_company, evidence, installation
+    from cms_workflows import demo_accounting, demo_company, evidence, installation
     from cms_workflows.config import get_settings
     from cms_workflows.db import Database
     from cms_workflows.i18n import t
@@ -58,6 +60,9 @@ def run(directory: Path, echo=print) -> dict:
         org.create_user(session, "admin", "energy_data_admin2.hn02", "新能源数据员", None)
         org.assign(session, "admin", "energy_data_admin2.hn02", "energy_data_admin", "HN02", date(year, 7, 1))
     echo(t("demo.handover", leaver=leaver))
+
+    echo(t("demo.step_accounting", year=year))
+    demo_accounting.run(db, year, directory / "accounting", echo=lambda line: echo("  " + line))
 
     report = verify_installation(db)
     for line in report.lines:
