@@ -77,6 +77,7 @@ def factor_add(ctx: typer.Context, material: str, parameter: str, value: float, 
 
 @app.command("template")
 def template(ctx: typer.Context, out: Path, periods: list[str] = typer.Option(..., "--period"), site: str | None = typer.Option(None, "--site")) -> None:
+    """生成活动数据填报模板（按数据收集计划）/ the activity-data template from the data collection plan (CSV or .xlsx)."""
     core = _core()
     fmt = "csv" if out.suffix.lower() == ".csv" else "xlsx"
     with core.database().read() as session:
@@ -87,6 +88,7 @@ def template(ctx: typer.Context, out: Path, periods: list[str] = typer.Option(..
 
 @app.command("import")
 def import_(ctx: typer.Context, path: Path, replace: bool = typer.Option(False, "--replace", help="correct already imported months")) -> None:
+    """导入活动数据（整文件原子、同一文件不重复）/ import activity data: all rows or none, the same file only once."""
     core = _core()
     try:
         data = path.read_bytes()
@@ -108,6 +110,7 @@ def import_(ctx: typer.Context, path: Path, replace: bool = typer.Option(False, 
 def calculate(ctx: typer.Context, first: str, last: str, site: list[str] | None = typer.Option(None, "--site"),
               electricity: str = typer.Option("statistical", "--electricity", help="statistical | market"),
               gwp: str = typer.Option("AR5", "--gwp", help="AR5 | AR6")) -> None:
+    """按 GB/T 32150 核算一个期间 / calculate a period per GB/T 32150 (closed months: a recalculation awaiting approval)."""
     from cms_workflows.accounting.factors import Options
     from cms_workflows.errors import ValidationFailed
 
@@ -129,6 +132,7 @@ def calculate(ctx: typer.Context, first: str, last: str, site: list[str] | None 
 
 @app.command("approve")
 def approve(ctx: typer.Context, run_id: int) -> None:
+    """批准核算结果并锁定期间 / approve a calculation run and lock its months (not one's own run)."""
     core = _core()
     with core.database().unit_of_work() as session:
         diff = _service().approve_run(session, _actor(ctx), run_id)
@@ -143,6 +147,7 @@ def results(ctx: typer.Context, first: str | None = typer.Option(None, "--from")
             run: int | None = typer.Option(None, "--run"), level: str = typer.Option("site", "--level"),
             by: str = typer.Option("month", "--by", help="month | year"), site: str | None = typer.Option(None, "--site"),
             out: Path | None = typer.Option(None, "--out", help=".xlsx or .csv")) -> None:
+    """核算结果（按站点、单元、设施、类别、月份）/ results per site, unit, facility, category and month; CSV or Excel with --out."""
     from cms_workflows.accounting import calculation
     from cms_workflows.errors import ValidationFailed
 
@@ -158,6 +163,7 @@ def results(ctx: typer.Context, first: str | None = typer.Option(None, "--from")
 
 @app.command("quality")
 def quality(ctx: typer.Context, first: str, last: str, site: str | None = typer.Option(None, "--site")) -> None:
+    """数据质量评估：完整性、一致性、准确性 / data quality: completeness, consistency, accuracy, with the list of gaps."""
     core = _core()
     with core.database().read() as session:
         report = _service().quality(session, _actor(ctx), first, last, site)
@@ -169,6 +175,7 @@ def quality(ctx: typer.Context, first: str, last: str, site: str | None = typer.
 @app.command("pareto")
 def pareto(ctx: typer.Context, first: str, last: str, threshold: float = typer.Option(0.8, "--threshold"),
            out: Path | None = typer.Option(None, "--out")) -> None:
+    """主要排放设施（帕累托）/ major emitting facilities (Pareto, default 80% share)."""
     core = _core()
     with core.database().read() as session:
         table = _service().major_facilities(session, _actor(ctx), first, last, threshold)
