@@ -18,14 +18,14 @@ def median_rate(fn, count: int, repeats: int = 5) -> tuple[float, list[float]]:
     return statistics.median(rates), rates
 
 
-def scratch_database(url: str | None = None):
+def scratch_database(url: str | None = None, **settings_overrides):
     """A fresh, initialised database: a SQLite file in a temp folder unless a URL is given."""
     from cms_workflows import installation
     from cms_workflows.config import get_settings
     from cms_workflows.db import Database
 
     folder = Path(tempfile.mkdtemp(prefix="cms-bench-"))
-    settings = get_settings(data_dir=folder, database_url=url, audit_key="bench-key", locale="en")
+    settings = get_settings(data_dir=folder, database_url=url, audit_key="bench-key", locale="en", **settings_overrides)
     db = Database(settings.resolved_database_url(), settings=settings)
     installation.initialize(db)
     return db

@@ -29,6 +29,8 @@ app.add_typer(sites_app, name="sites")
 app.add_typer(policy_app, name="policy")
 from cms_workflows.accounting import cli as accounting_cli  # noqa: E402
 app.add_typer(accounting_cli.app, name="accounting")
+from cms_workflows.documents import cli as documents_cli  # noqa: E402
+app.add_typer(documents_cli.app, name="doc")
 
 
 class State:

@@ -15,6 +15,8 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default: SQLite file in data_dir")
     locale: str = "zh-CN"
     user: str = Field(default="admin", description="acting user for the CLI")
+    company_name: str = Field(default="", description="company name in the header of controlled documents")
+    timezone: str = Field(default="Asia/Shanghai", description="local time zone of dates in documents")
     audit_key: str | None = Field(default=None, description="secret for audit MACs; default: data_dir/audit.key")
 
     def resolved_database_url(self) -> str:

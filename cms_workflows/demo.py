@@ -4,7 +4,9 @@ Grows with each capability. Today: installation, the Annex A organisation with
 users at two plants, staff changes over the year (a handover with an ended
 assignment), emissions accounting for a base year and the demo year (plan,
 imports, calculation, approval, baseline, deviations, quality, Pareto, charts),
-verification of the evidence trail and an evidence pack an external verifier can
+document control (the carbon policy through its committee route, a procedure through a rejection
+and a second revision, an existing Word file and an external standard, distribution and read
+acknowledgements, the annual carbon review report from the approved emissions), verification of the evidence trail and an evidence pack an external verifier can
 check with the standard library.
 """
 
@@ -31,7 +33,7 @@ def _fresh_directory(directory: Path) -> None:
 
 
 def run(directory: Path, echo=print) -> dict:
-    from cms_workflows import demo_accounting, demo_company, evidence, installation
+    from cms_workflows import demo_accounting, demo_company, demo_documents, evidence, installation
     from cms_workflows.config import get_settings
     from cms_workflows.db import Database
     from cms_workflows.i18n import t
@@ -40,7 +42,8 @@ def run(directory: Path, echo=print) -> dict:
 
     directory = Path(directory).resolve()
     _fresh_directory(directory)
-    settings = get_settings(data_dir=directory, database_url=None, audit_key=None)
+    settings = get_settings(data_dir=directory, database_url=None, audit_key=None,
+                            company_name=demo_company.COMPANY_NAME[0])
     db = Database(settings.resolved_database_url(), settings=settings)
     year = date.today().year - 1
 
@@ -63,6 +66,9 @@ def run(directory: Path, echo=print) -> dict:
 
     echo(t("demo.step_accounting", year=year))
     demo_accounting.run(db, year, directory / "accounting", echo=lambda line: echo("  " + line))
+
+    echo(t("demo.step_documents"))
+    demo_documents.run(db, year, directory / "documents", echo=lambda line: echo("  " + line))
 
     report = verify_installation(db)
     for line in report.lines:

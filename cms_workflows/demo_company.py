@@ -16,6 +16,11 @@ COMPANY_WIDE_USERS = [
     ("gm", "王总经理", "general_manager"),
     ("doccontrol", "李文控", "document_controller"),
     ("verifier", "赵核查", "external_verifier"),
+    # company-level holders of the carbon policy's route: company documents are decided by
+    # company-wide holders, never by a plant's (access: a site assignment grants nothing at "*")
+    ("carbon.lead", "周碳管", "strategy_manager"),
+    ("compliance.lead", "吴合规", "compliance_officer"),
+    ("legal.lead", "郑法务", "legal_specialist"),
 ]
 # auditors: (username, name, home position, home site)
 AUDITORS = [

@@ -24,6 +24,7 @@ from cms_workflows.db import Database
 
 PG_URL = os.environ.get("CMS_TEST_DATABASE_URL")
 TEST_AUDIT_KEY = "test-audit-key-not-secret"
+TEST_COMPANY_NAME = "湖南示范制造有限公司"
 requires_postgres = pytest.mark.skipif(not PG_URL, reason="needs PostgreSQL: set CMS_TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)")
 
 
@@ -32,7 +33,8 @@ def pytest_report_header(config):
 
 
 def make_settings(data_dir: Path, url: str | None = None) -> Settings:
-    return get_settings(data_dir=data_dir, database_url=url, audit_key=TEST_AUDIT_KEY, locale="zh-CN")
+    return get_settings(data_dir=data_dir, database_url=url, audit_key=TEST_AUDIT_KEY, locale="zh-CN",
+                        company_name=TEST_COMPANY_NAME)
 
 
 def _pg_admin_engine():
@@ -144,7 +146,8 @@ def company(db) -> dict[str, list[str]]:
 @pytest.fixture
 def cli_env(db, monkeypatch):
     """Environment for running `cms` against the test database (in-process or as a subprocess)."""
-    env = {"CMS_DATA_DIR": str(db.settings.data_dir), "CMS_DATABASE_URL": db.url, "CMS_AUDIT_KEY": TEST_AUDIT_KEY, "CMS_LOCALE": "zh-CN"}
+    env = {"CMS_DATA_DIR": str(db.settings.data_dir), "CMS_DATABASE_URL": db.url, "CMS_AUDIT_KEY": TEST_AUDIT_KEY, "CMS_LOCALE": "zh-CN",
+           "CMS_COMPANY_NAME": TEST_COMPANY_NAME}
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     return env

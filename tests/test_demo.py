@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
 import zipfile
+
+from docx import Document
 
 
 def test_cms_demo_runs_end_to_end_and_its_evidence_verifies(tmp_path):
@@ -15,7 +18,15 @@ def test_cms_demo_runs_end_to_end_and_its_evidence_verifies(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     assert "OK:" in r.stdout
     pack = tmp_path / "demo" / "evidence-pack.zip"
-    assert "events.jsonl" in zipfile.ZipFile(pack).namelist()
+    members = zipfile.ZipFile(pack).namelist()
+    assert "events.jsonl" in members
+    # the approved Word records: the released carbon policy is a controlled file whose hash is in the pack
+    policy = tmp_path / "demo" / "documents" / "CMS-PO-001-1.0.docx"
+    header = [c.text for t in Document(policy).sections[0].header.tables for row in t.rows for c in row.cells]
+    assert "CMS-PO-001" in header and "受控" in header and "碳方针" in header
+    assert f"files/{hashlib.sha256(policy.read_bytes()).hexdigest()}" in members
+    assert {p.name for p in (tmp_path / "demo" / "documents").glob("*.docx")} >= {
+        "HN01-PR-001-A-superseded.docx", "HN01-PR-001-B.docx", "HN02-PR-001-C.docx", "CMS-EX-001-A.docx"}
     # running it again starts from a fresh database in the same folder
     again = subprocess.run([sys.executable, "-m", "cms_workflows.cli", "demo", "--dir", str(tmp_path / "demo")],
                            capture_output=True, text=True, env=env, timeout=1800)

@@ -1,0 +1,204 @@
+"""The register's configuration, all data files: document types (cms_workflows/data/document_types.yaml),
+approval routes (policies/approval_routes.yaml) and Word templates (document_templates/templates.yaml).
+
+Each file is checked when loaded; a mistake is a PolicyError naming the file and entry, and
+`cms policy check` also proves every route step can be taken under policy.csv (X-2).
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from cms_workflows.errors import NotFound, PolicyError
+from cms_workflows.i18n import pick, t
+from cms_workflows.installation import register_policy_check
+
+TYPES_FILE = "document_types.yaml"
+ROUTES_FILE = "approval_routes.yaml"
+TEMPLATES_FILE = "templates.yaml"
+LABEL_SCHEMES = ("letters", "numeric")
+NUMBERING_FIELDS = {"site", "abbr", "year", "seq"}
+STEP_ACTIONS = ("review", "approve")
+STEP_MODES = ("any", "all")
+# what every template gets besides its own content variables (see rendering.py)
+CONTROL_VARIABLES = frozenset({"L", "company", "doc", "history", "approvals"})
+
+
+@dataclass(frozen=True)
+class DocType:
+    code: str
+    name_zh: str
+    name_en: str
+    abbr: str
+    numbering: str
+    revision_labels: str
+    review_months: int
+    retention_years: int
+    template: str | None
+
+    @property
+    def object_type(self) -> str:
+        return f"doc.{self.code}"
+
+    def name(self, locale: str | None = None) -> str:
+        return pick(self.name_zh, self.name_en, locale)
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    action: str
+    mode: str
+    positions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Template:
+    name: str
+    file: str
+    name_zh: str
+    name_en: str
+    variables: dict[str, str]  # variable -> text | list
+    example: dict
+
+    def path(self) -> Path:
+        return template_dir() / self.file
+
+
+def template_dir() -> Path:
+    return Path(str(resources.files("cms_workflows.document_templates")))
+
+
+def _bad(file: str, entry: str, problem: str) -> PolicyError:
+    return PolicyError("documents.bad_config", file=file, entry=entry, problem=problem)
+
+
+@lru_cache(maxsize=1)
+def _types_data() -> dict:
+    return yaml.safe_load((resources.files("cms_workflows") / "data" / TYPES_FILE).read_text(encoding="utf-8"))
+
+
+def company_prefix() -> str:
+    return str(_types_data().get("company_prefix", "CMS"))
+
+
+@lru_cache(maxsize=1)
+def doc_types() -> dict[str, DocType]:
+    out: dict[str, DocType] = {}
+    templates_known = templates()
+    for code, raw in (_types_data().get("types") or {}).items():
+        try:
+            dt = DocType(code=code, name_zh=raw["name_zh"], name_en=raw["name_en"], abbr=raw["abbr"],
+                         numbering=raw["numbering"], revision_labels=raw["revision_labels"],
+                         review_months=int(raw["review_months"]), retention_years=int(raw["retention_years"]),
+                         template=raw.get("template"))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise _bad(TYPES_FILE, code, f"missing or invalid field {exc}") from None
+        fields = {f for _lit, f, _spec, _conv in string.Formatter().parse(dt.numbering) if f is not None}
+        if "seq" not in fields or not fields <= NUMBERING_FIELDS:
+            raise _bad(TYPES_FILE, code, f"numbering {dt.numbering!r} needs {{seq}} and only {sorted(NUMBERING_FIELDS)}")
+        if dt.revision_labels not in LABEL_SCHEMES:
+            raise _bad(TYPES_FILE, code, f"revision_labels must be one of {LABEL_SCHEMES}")
+        if dt.template is not None and dt.template not in templates_known:
+            raise _bad(TYPES_FILE, code, f"unknown template {dt.template}")
+        if dt.review_months < 0 or dt.retention_years < 0:
+            raise _bad(TYPES_FILE, code, "periods must not be negative")
+        out[code] = dt
+    return out
+
+
+def doc_type(code: str) -> DocType:
+    try:
+        return doc_types()[code]
+    except KeyError:
+        raise NotFound("documents.unknown_type", doc_type=code, known=", ".join(doc_types())) from None
+
+
+@lru_cache(maxsize=1)
+def routes() -> dict[str, tuple[Step, ...]]:
+    from cms_workflows.access import policy_dir
+
+    data = yaml.safe_load((policy_dir() / ROUTES_FILE).read_text(encoding="utf-8")) or {}
+    out: dict[str, tuple[Step, ...]] = {}
+    for code, raw_steps in (data.get("routes") or {}).items():
+        steps = []
+        for i, raw in enumerate(raw_steps or [], start=1):
+            entry = f"{code} step {i}"
+            try:
+                step = Step(name=str(raw["name"]), action=str(raw["action"]), mode=str(raw["mode"]),
+                            positions=tuple(raw["positions"]))
+            except (KeyError, TypeError) as exc:
+                raise _bad(ROUTES_FILE, entry, f"missing field {exc}") from None
+            if step.action not in STEP_ACTIONS:
+                raise _bad(ROUTES_FILE, entry, f"action must be one of {STEP_ACTIONS}")
+            if step.mode not in STEP_MODES:
+                raise _bad(ROUTES_FILE, entry, f"mode must be one of {STEP_MODES}")
+            if not step.positions:
+                raise _bad(ROUTES_FILE, entry, "no positions")
+            steps.append(step)
+        if not steps or steps[-1].action != "approve":
+            raise _bad(ROUTES_FILE, code, "a route ends with an approve step")
+        out[code] = tuple(steps)
+    return out
+
+
+def route(code: str) -> tuple[Step, ...]:
+    try:
+        return routes()[code]
+    except KeyError:
+        raise _bad(ROUTES_FILE, code, "no route for this document type") from None
+
+
+@lru_cache(maxsize=1)
+def templates() -> dict[str, Template]:
+    data = yaml.safe_load((template_dir() / TEMPLATES_FILE).read_text(encoding="utf-8")) or {}
+    out: dict[str, Template] = {}
+    for name, raw in (data.get("templates") or {}).items():
+        try:
+            tpl = Template(name=name, file=raw["file"], name_zh=raw["name_zh"], name_en=raw["name_en"],
+                           variables=dict(raw["variables"]), example=dict(raw.get("example") or {}))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise _bad(TEMPLATES_FILE, name, f"missing or invalid field {exc}") from None
+        if not tpl.path().exists():
+            raise _bad(TEMPLATES_FILE, name, f"file {tpl.file} not found")
+        if CONTROL_VARIABLES & set(tpl.variables):
+            raise _bad(TEMPLATES_FILE, name, f"variables may not be named {sorted(CONTROL_VARIABLES)}")
+        out[name] = tpl
+    return out
+
+
+def template(name: str) -> Template:
+    try:
+        return templates()[name]
+    except KeyError:
+        raise NotFound("documents.unknown_template", template=name, known=", ".join(templates())) from None
+
+
+def check(policy) -> list[str]:
+    """`cms policy check`: every type has a route whose positions may take each step's action."""
+    types = doc_types()
+    all_routes = routes()
+    for code, dt in types.items():
+        if code not in all_routes:
+            raise _bad(ROUTES_FILE, code, "no route for this document type")
+        for i, step in enumerate(all_routes[code], start=1):
+            allowed = set(policy.holders_of.get((dt.object_type, step.action), []))
+            for position in step.positions:
+                if position not in policy.positions:
+                    raise _bad(ROUTES_FILE, f"{code} step {i}", f"unknown position {position}")
+                if position not in allowed:
+                    raise _bad(ROUTES_FILE, f"{code} step {i}",
+                               f"policy.csv does not let {position} {step.action} {dt.object_type}")
+    for code in all_routes:
+        if code not in types:
+            raise _bad(ROUTES_FILE, code, "not a document type")
+    return [t("documents.config_ok", types=len(types), routes=len(all_routes), templates=len(templates()))]
+
+
+register_policy_check(check)
