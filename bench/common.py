@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -33,3 +34,24 @@ def scratch_database(url: str | None = None, **settings_overrides):
 
 def fmt(rate: float) -> str:
     return f"{rate:,.0f}"
+
+
+@contextmanager
+def scratch_postgres(server_url: str):
+    """A new, empty PostgreSQL database on the server of `server_url`, dropped afterwards (never touch the named one)."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    base = make_url(server_url)
+    name = f"cms_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

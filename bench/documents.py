@@ -8,7 +8,7 @@ The baseline is a bare docxtpl render (DocxTemplate(...).render(context) and sav
 template and the very same context, measured in the same run before and after. Goal: full path within
 1.5x of the bare render. Prints docs/s of both and the ratio of per-document medians.
 
-Run: python bench/documents.py [--docs N] [--rows R] [--database-url URL]
+Run: python bench/documents.py [--docs N] [--rows R] [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/test]
 """
 
 from __future__ import annotations
@@ -19,13 +19,14 @@ import json
 import statistics
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from docxtpl import DocxTemplate  # noqa: E402
 
-from bench.common import scratch_database  # noqa: E402
+from bench.common import scratch_database, scratch_postgres  # noqa: E402
 from cms_workflows import demo_company  # noqa: E402
 from cms_workflows.documents import registry  # noqa: E402
 from cms_workflows.documents import service as docs  # noqa: E402
@@ -53,10 +54,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--docs", type=int, default=200)
     parser.add_argument("--rows", type=int, default=50)
-    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--postgres", default=None, metavar="URL",
+                        help="run on a new database of this PostgreSQL server (dropped afterwards); default SQLite")
     args = parser.parse_args()
+    with scratch_postgres(args.postgres) if args.postgres else nullcontext(None) as url:
+        run(args, url)
 
-    db = scratch_database(args.database_url, company_name=demo_company.COMPANY_NAME[0])
+
+def run(args, url: str | None) -> None:
+    db = scratch_database(url, company_name=demo_company.COMPANY_NAME[0])
     with db.unit_of_work() as session:
         demo_company.seed(session)
     # a record form approved by the strategy manager of the other plant: give the approver rights at HN01 too

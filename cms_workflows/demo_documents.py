@@ -161,7 +161,7 @@ def run(db, year: int, out_dir: Path, echo) -> dict:
     # 5. Every controlled file written out; the register and the reviews due in the next year.
     written = []
     with db.read() as session:
-        for doc, effective, _open in docs.list_documents(session, GM):
+        for doc, _effective, _open in docs.list_documents(session, GM):
             _rev, data = docs.revision_file(session, GM, doc.number)
             path = out_dir / f"{doc.number}-{_rev.label}.docx"
             path.write_bytes(data)

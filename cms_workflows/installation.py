@@ -41,8 +41,10 @@ def register_policy_check(fn):
 
 def check_policies() -> list[str]:
     """Load and check every policy file; raises PolicyError naming the file and line."""
-    import cms_workflows.bootstrap  # noqa: F401  (domains register their checks on import)
     from cms_workflows.access import Policy
+    from cms_workflows.bootstrap import register_hooks
+
+    register_hooks()
 
     policy = Policy()
     lines = [t("policy.ok", **policy.summary())]

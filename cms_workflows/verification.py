@@ -32,6 +32,9 @@ class Report:
 
 
 def verify_installation(db, *, record_anchor: bool = True, check_macs: bool = True) -> Report:
+    from cms_workflows.bootstrap import register_hooks
+
+    register_hooks()
     settings = db.settings
     key = audit.load_key(settings) if check_macs and _key_available(settings) else None
     anchors_path = settings.data_dir / "audit-anchors.jsonl"

@@ -175,11 +175,13 @@ def obsolete(ctx: typer.Context, number: str, reason: str = typer.Option(..., "-
 @app.command("show")
 def show(ctx: typer.Context, number: str) -> None:
     """文件详情：修订、审批记录、定期评审 / a document with its revisions, decisions and reviews."""
-    from cms_workflows.documents import registry, service
+    from cms_workflows.documents import output, registry, service
 
     core = _core()
     with core.database().read() as session:
         view = service.show(session, _actor(ctx), number)
+        when = {d.id: output.local_time(d.decided_at, session) for d in view.decisions}
+        reviewed = {p.id: output.local_date(p.reviewed_at, session) for p in view.reviews}
     d = view.document
     typer.echo(f"{d.number}  {d.title}  [{registry.doc_type(d.doc_type).name()} · {d.site} · {d.owner_department}]  "
                f"{t('documents.cli.doc_status')}: {t(f'documents.doc_status.{d.status}')}")
@@ -199,12 +201,12 @@ def show(ctx: typer.Context, number: str) -> None:
         typer.echo(t("documents.cli.decisions"))
         core.print_table([t(f"documents.cli.col_{c}") for c in ("revision", "round", "step", "user", "position", "decision", "comment", "date")],
                          [[labels[x.revision_id], str(steps[x.step_id].round), steps[x.step_id].name, x.username, x.position,
-                           t(f"documents.decision.{x.decision}"), x.comment or "—", x.decided_at.strftime("%Y-%m-%d %H:%M")]
+                           t(f"documents.decision.{x.decision}"), x.comment or "—", when[x.id]]
                           for x in view.decisions])
     for r in view.reviewers:
         typer.echo(t("documents.cli.added_reviewer_line", reviewer=r.username, by=r.added_by, reason=r.reason or "—"))
     for p in view.reviews:
-        typer.echo(t("documents.cli.review_line", date=p.reviewed_at.date(), outcome=t(f"documents.outcome.{p.outcome}"),
+        typer.echo(t("documents.cli.review_line", date=reviewed[p.id], outcome=t(f"documents.outcome.{p.outcome}"),
                      by=p.reviewed_by, comment=p.comment or "—"))
 
 

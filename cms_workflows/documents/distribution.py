@@ -39,7 +39,7 @@ def distribute(session, username: str, number: str, targets: list[tuple[str, str
     from cms_workflows.org.service import known_position_codes, list_sites
 
     doc, rev = _current(session, number)
-    grant = access.require(session, username, "distribute", docs._resource(doc))
+    grant = access.require(session, username, "distribute", docs.resource_of(doc))
     sites = {s.code for s in list_sites(session)} | {COMPANY_WIDE}
     positions = known_position_codes()
     problems = [{"field": f"{p}@{s}", "message": "unknown position" if p not in positions else "unknown site"}
@@ -57,7 +57,7 @@ def distribute(session, username: str, number: str, targets: list[tuple[str, str
     if not added:
         raise Conflict("documents.already_distributed", number=number, revision=rev.label)
     session.flush()
-    docs._record(session, grant, "distribute", doc, rev, {"to": [f"{d.position}@{d.site}" for d in added],
+    docs.record(session, grant, "distribute", doc, rev, {"to": [f"{d.position}@{d.site}" for d in added],
                                                           "file_sha256": rev.file_sha256})
     return added
 
@@ -67,9 +67,11 @@ def holders(session, rev: Revision) -> list[Holder]:
     from cms_workflows.org.service import active_assignments
 
     targets = {(d.position, d.site) for d in session.exec(select(Distribution).where(Distribution.revision_id == rev.id))}
+    positions = {p for p, _s in targets}
     out = set()
     for user, position, site in active_assignments(session):
-        if (position, site) in targets or (position, COMPANY_WIDE) in targets:
+        # a target site reaches that site's holders and the company-wide ones; "*" reaches every holder
+        if (position, site) in targets or (position, COMPANY_WIDE) in targets or (site == COMPANY_WIDE and position in positions):
             out.add(Holder(user, position, site))
     return sorted(out, key=lambda h: (h.username, h.position, h.site))
 
@@ -88,7 +90,7 @@ def acknowledge(session, username: str, number: str) -> Acknowledgement:
     row = Acknowledgement(revision_id=rev.id, username=username, file_sha256=rev.file_sha256)
     session.add(row)
     session.flush()
-    docs._record(session, grant, "acknowledge", doc, rev, {"file_sha256": rev.file_sha256})
+    docs.record(session, grant, "acknowledge", doc, rev, {"file_sha256": rev.file_sha256})
     return row
 
 

@@ -29,10 +29,10 @@ def import_file(session, username: str, data: bytes, filename: str, *, number: s
     """
     if number is not None:
         doc = docs.get_document(session, number)
-        docs._require_active(doc)
+        docs.require_active(doc)
         dt = registry.doc_type(doc.doc_type)
         _check_file(dt.code, data, filename)
-        grant = access.require(session, username, "draft", docs._resource(doc))
+        grant = access.require(session, username, "draft", docs.resource_of(doc))
         opened = docs.open_revision(session, doc)
         if opened is not None:
             raise InvalidTransition("documents.open_revision_exists", number=number, revision=opened.label,
@@ -52,13 +52,13 @@ def import_file(session, username: str, data: bytes, filename: str, *, number: s
         dt = registry.doc_type(doc_type)
         _check_file(dt.code, data, filename)
         grant = access.require(session, username, "draft", Resource(dt.object_type, site=site))
-        docs._check_register_fields(session, site, title, owner_department, review_months)
+        docs.check_register_fields(session, site, title, owner_department, review_months)
         if dt.code == EXTERNAL and not (issuer and external_version):
             raise ValidationFailed("documents.bad_register_entry",
                                    problems=[{"field": f, "message": "required for an external document"}
                                              for f, v in (("issuer", issuer), ("version", external_version)) if not v])
         label = numbering.first_label(dt.revision_labels) if label is None else numbering.check_label(dt.revision_labels, label)
-        doc = docs._new_document(session, grant, dt, site=site, title=title, owner_department=owner_department,
+        doc = docs.new_document(session, grant, dt, site=site, title=title, owner_department=owner_department,
                                  language="zh-CN", template=None, review_months=review_months,
                                  today=output.today_or(session, today), legacy_number=legacy_number, issuer=issuer,
                                  external_version=external_version, external_effective_date=external_effective_date,
@@ -70,7 +70,7 @@ def import_file(session, username: str, data: bytes, filename: str, *, number: s
                    file_sha256=stored.sha256, file_size=stored.size)
     session.add(rev)
     session.flush()
-    docs._record(session, grant, "import", doc, rev, {"filename": filename, "sha256": stored.sha256, "size": stored.size,
+    docs.record(session, grant, "import", doc, rev, {"filename": filename, "sha256": stored.sha256, "size": stored.size,
                                                        "legacy_number": legacy_number, "issuer": issuer,
                                                        "version": external_version, "applies_to": applies_to})
     return rev

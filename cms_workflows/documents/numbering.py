@@ -33,7 +33,7 @@ def allocate(session, dt: registry.DocType, site: str, on: date) -> str:
 def _scheme_key(numbering: str, fields: dict) -> str:
     """The scheme with every field but {seq} filled in: one counter per site, type and (if used) year."""
     parts = []
-    for literal, name, spec, conv in string.Formatter().parse(numbering):
+    for literal, name, spec, _conv in string.Formatter().parse(numbering):
         parts.append(literal)
         if name is None:
             continue

@@ -37,11 +37,15 @@ def _settings(session):
 
 def local_date(moment: datetime | None, session) -> str:
     """A stored UTC moment as the company's local date (documents speak local time)."""
+    return local_time(moment, session, "%Y-%m-%d")
+
+
+def local_time(moment: datetime | None, session, fmt: str = "%Y-%m-%d %H:%M") -> str:
     if moment is None:
         return ""
-    if moment.tzinfo is None:
+    if moment.tzinfo is None:  # SQLite gives naive values back; they were stored in UTC
         moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(ZoneInfo(_settings(session).timezone)).date().isoformat()
+    return moment.astimezone(ZoneInfo(_settings(session).timezone)).strftime(fmt)
 
 
 def canonical(context: dict) -> str:

@@ -34,7 +34,7 @@ def request(session, username: str, number: str, method: str, reason: str, *, to
     if not (reason or "").strip():
         raise ValidationFailed("documents.reason_required", number=number)
     doc = docs.get_document(session, number, lock=True)
-    grant = access.require(session, username, "dispose", docs._resource(doc))
+    grant = access.require(session, username, "dispose", docs.resource_of(doc))
     if doc.status != "obsolete":
         raise InvalidTransition("documents.not_obsolete", number=number, state=docs.StateName("doc_status", doc.status))
     ends = retention_ends(doc)
@@ -47,7 +47,7 @@ def request(session, username: str, number: str, method: str, reason: str, *, to
                       file_hashes=json.dumps(hashes))
     session.add(row)
     session.flush()
-    docs._record(session, grant, "disposition_requested", doc, None, {"disposition_id": row.id, "method": method,
+    docs.record(session, grant, "disposition_requested", doc, None, {"disposition_id": row.id, "method": method,
                                                                       "reason": row.reason, "file_hashes": hashes,
                                                                       "retention_ended": ends.isoformat()})
     return row
@@ -60,7 +60,7 @@ def decide(session, username: str, disposition_id: int, approve: bool, comment: 
     doc = session.get(docs.Document, row.document_id)
     if username == row.requested_by:
         raise AccessDenied("access.sod_own_work", username=username, action="approve_disposal", object_type=doc.doc_type)
-    grant = access.require(session, username, "approve_disposal", docs._resource(doc))
+    grant = access.require(session, username, "approve_disposal", docs.resource_of(doc))
     if row.status != "requested":
         raise Conflict("documents.disposition_decided", id=disposition_id, state=row.status)
     now = utcnow()
@@ -77,7 +77,7 @@ def decide(session, username: str, disposition_id: int, approve: bool, comment: 
                     session.add(rev)
                     deleted.append(rev.file_sha256)
     session.flush()
-    docs._record(session, grant, "disposition_decided", doc, None, {"disposition_id": row.id, "method": row.method,
+    docs.record(session, grant, "disposition_decided", doc, None, {"disposition_id": row.id, "method": row.method,
                                                                     "approved": approve, "comment": comment.strip(),
                                                                     "files_destroyed": deleted})
     if deleted:

@@ -72,24 +72,23 @@ def effective_revision(session, doc: Document) -> Revision | None:
     return session.get(Revision, doc.effective_revision_id) if doc.effective_revision_id else None
 
 
-def _resource(doc: Document, rev: Revision | None = None) -> Resource:
+def resource_of(doc: Document, rev: Revision | None = None) -> Resource:
     return Resource(registry.doc_type(doc.doc_type).object_type, site=doc.site, id=doc.number,
                     authors=frozenset({rev.author}) if rev else frozenset())
 
 
 def require_read(session, username: str, doc: Document) -> Grant:
-    """Read at the document's site; a company document is also readable where the user holds a position."""
-    result = access.get_access().check(session, username, "read", _resource(doc))
-    if isinstance(result, Grant) or doc.site != COMPANY_WIDE:
-        if isinstance(result, AccessDenied):
-            raise result
+    """Read at the document's site; a company document is also readable wherever the user holds a position."""
+    result = access.get_access().check(session, username, "read", resource_of(doc))
+    if isinstance(result, Grant):
         return result
-    from cms_workflows.org.service import active_assignments
+    if doc.site == COMPANY_WIDE:
+        from cms_workflows.org.service import active_assignments
 
-    for site in sorted({s for u, _p, s in active_assignments(session) if u == username}):
-        grant = access.get_access().check(session, username, "read", Resource(_resource(doc).type, site=site))
-        if isinstance(grant, Grant):
-            return grant
+        for site in sorted({s for u, _p, s in active_assignments(session) if u == username}):
+            grant = access.get_access().check(session, username, "read", Resource(resource_of(doc).type, site=site))
+            if isinstance(grant, Grant):
+                return grant
     raise result
 
 
@@ -117,7 +116,8 @@ def _wrong_state(action: str, doc: Document, rev: Revision) -> InvalidTransition
                              state=StateName("state", rev.status))
 
 
-def _record(session, grant: Grant, action: str, doc: Document, rev: Revision | None, payload: dict | None = None) -> None:
+def record(session, grant: Grant, action: str, doc: Document, rev: Revision | None, payload: dict | None = None) -> None:
+    """The audit event of a document command, in the command's transaction (`documents.<action>` on the document)."""
     body = {"number": doc.number, **({"revision": rev.label, "revision_id": rev.id} if rev else {}), **(payload or {})}
     audit.record(session, grant, f"documents.{action}", "doc_document", doc.id, body)
 
@@ -128,7 +128,7 @@ def _review_months(doc: Document) -> int:
 
 # ------------------------------------------------------------------ register: new documents
 
-def _check_register_fields(session, site: str, title: str, owner_department: str, review_months: int | None) -> None:
+def check_register_fields(session, site: str, title: str, owner_department: str, review_months: int | None) -> None:
     problems = []
     if site != COMPANY_WIDE and session.exec(select(Site).where(Site.code == site)).first() is None:
         problems.append({"field": "site", "message": f"unknown site {site} (or * for the whole company)"})
@@ -143,7 +143,7 @@ def _check_register_fields(session, site: str, title: str, owner_department: str
         raise ValidationFailed("documents.bad_register_entry", problems=problems)
 
 
-def _new_document(session, grant: Grant, dt: registry.DocType, *, site: str, title: str, owner_department: str,
+def new_document(session, grant: Grant, dt: registry.DocType, *, site: str, title: str, owner_department: str,
                   language: str, template: str | None, review_months: int | None, today: date, **extra) -> Document:
     doc = Document(number=numbering.allocate(session, dt, site, today), doc_type=dt.code, site=site, title=title.strip(),
                    owner_department=owner_department, language=language, template=template,
@@ -163,16 +163,16 @@ def create(session, username: str, *, doc_type: str, site: str, title: str, owne
     if template is None:
         raise ValidationFailed("documents.import_only", doc_type=doc_type)
     tpl = registry.template(template)
-    _check_register_fields(session, site, title, owner_department, review_months)
+    check_register_fields(session, site, title, owner_department, review_months)
     content = output.validate_content(tpl, content or {}, complete=False)
-    doc = _new_document(session, grant, dt, site=site, title=title, owner_department=owner_department,
+    doc = new_document(session, grant, dt, site=site, title=title, owner_department=owner_department,
                         language=_language(language), template=template, review_months=review_months,
                         today=output.today_or(session, today))
     rev = Revision(document_id=doc.id, seq=1, label=numbering.first_label(dt.revision_labels), author=username,
                    author_position=grant.position, content=output.canonical(content))
     session.add(rev)
     session.flush()
-    _record(session, grant, "create", doc, rev, {"doc_type": doc_type, "site": site, "title": doc.title,
+    record(session, grant, "create", doc, rev, {"doc_type": doc_type, "site": site, "title": doc.title,
                                                   "owner_department": owner_department, "template": template})
     return rev
 
@@ -192,7 +192,7 @@ def edit(session, username: str, number: str, *, title: str | None = None, conte
          change_reason: str | None = None, major: bool = False) -> Revision:
     """Change the draft; on a document with no draft, open the next revision from the effective one."""
     doc = get_document(session, number)
-    _require_active(doc)
+    require_active(doc)
     rev = open_revision(session, doc)
     if rev is None:
         return _revise(session, username, doc, content=content, change_reason=change_reason, major=major, title=title)
@@ -210,7 +210,7 @@ def edit(session, username: str, number: str, *, title: str | None = None, conte
         rev.change_reason = change_reason.strip()
         changed["change_reason"] = rev.change_reason
     if title is not None:
-        _check_register_fields(session, doc.site, title, doc.owner_department, None)
+        check_register_fields(session, doc.site, title, doc.owner_department, None)
         changed["title"] = [doc.title, title.strip()]
         doc.title = title.strip()
         session.add(doc)
@@ -218,7 +218,7 @@ def edit(session, username: str, number: str, *, title: str | None = None, conte
         raise ValidationFailed("documents.nothing_to_change", number=number)
     session.add(rev)
     session.flush()
-    _record(session, grant, "edit", doc, rev, changed)
+    record(session, grant, "edit", doc, rev, changed)
     return rev
 
 
@@ -228,7 +228,7 @@ def _revise(session, username: str, doc: Document, *, content: dict | None, chan
     if current is None:
         raise InvalidTransition("documents.no_open_revision", number=doc.number, action="edit")
     dt = registry.doc_type(doc.doc_type)
-    grant = access.require(session, username, "draft", _resource(doc))
+    grant = access.require(session, username, "draft", resource_of(doc))
     if not (change_reason or "").strip():
         raise ValidationFailed("documents.change_reason_required", number=doc.number)
     if current.source != "rendered":  # the company's own file: its next revision is the next upload
@@ -236,7 +236,7 @@ def _revise(session, username: str, doc: Document, *, content: dict | None, chan
     merged = output.validate_content(registry.template(doc.template), {**json.loads(current.content), **(content or {})},
                                      complete=False)
     if title is not None:
-        _check_register_fields(session, doc.site, title, doc.owner_department, None)
+        check_register_fields(session, doc.site, title, doc.owner_department, None)
         doc.title = title.strip()
         session.add(doc)
     last = revisions(session, doc)[-1]
@@ -245,12 +245,12 @@ def _revise(session, username: str, doc: Document, *, content: dict | None, chan
                    content=output.canonical(merged))
     session.add(rev)
     session.flush()
-    _record(session, grant, "revise", doc, rev, {"from_revision": current.label, "change_reason": rev.change_reason,
+    record(session, grant, "revise", doc, rev, {"from_revision": current.label, "change_reason": rev.change_reason,
                                                  "content": sorted(content or {})})
     return rev
 
 
-def _require_active(doc: Document) -> None:
+def require_active(doc: Document) -> None:
     if doc.status != "active":
         raise InvalidTransition("documents.not_active", number=doc.number, state=StateName("doc_status", doc.status))
 
@@ -258,7 +258,7 @@ def _require_active(doc: Document) -> None:
 def _require_author(session, username: str, doc: Document, rev: Revision, action: str) -> Grant:
     if username != rev.author:
         raise AccessDenied("documents.not_author", username=username, number=doc.number, author=rev.author)
-    return access.require(session, username, action, _resource(doc))
+    return access.require(session, username, action, resource_of(doc))
 
 
 # ------------------------------------------------------------------ the approval route
@@ -266,7 +266,7 @@ def _require_author(session, username: str, doc: Document, rev: Revision, action
 def submit(session, username: str, number: str, *, change_reason: str | None = None) -> Revision:
     """Send the draft along its type's route (a new round of decisions; earlier rounds stay on record)."""
     doc = get_document(session, number)
-    _require_active(doc)
+    require_active(doc)
     rev = _the_open_revision(session, doc, "submit", lock=True)
     if rev.status != DRAFT:
         raise _wrong_state("submit", doc, rev)
@@ -290,18 +290,18 @@ def submit(session, username: str, number: str, *, change_reason: str | None = N
                               mode=step.mode, positions=",".join(step.positions), status="active" if i == 1 else "waiting"))
     session.add(rev)
     session.flush()
-    _record(session, grant, "submit", doc, rev, {"round": rev.round, "change_reason": rev.change_reason,
+    record(session, grant, "submit", doc, rev, {"round": rev.round, "change_reason": rev.change_reason,
                                                  "route": [f"{s.name}:{s.mode}:{'+'.join(s.positions)}" for s in route]})
     return rev
 
 
-def _steps(session, rev: Revision) -> list[RouteStep]:
+def route_steps(session, rev: Revision) -> list[RouteStep]:
     return list(session.exec(select(RouteStep).where(RouteStep.revision_id == rev.id, RouteStep.round == rev.round)
                              .order_by(RouteStep.step_no)))
 
 
 def _active_step(session, rev: Revision) -> RouteStep:
-    return next(s for s in _steps(session, rev) if s.status == "active")
+    return next(s for s in route_steps(session, rev) if s.status == "active")
 
 
 def _step_decisions(session, step: RouteStep) -> list[Decision]:
@@ -326,7 +326,8 @@ def _capacity(session, username: str, doc: Document, step: RouteStep, decided: l
         raise Conflict("documents.already_decided", username=username, number=doc.number, step=step.name)
     if username in _added_reviewers(session, step):
         return ADDED_REVIEWER
-    taken = {d.position for d in decided}
+    # in a committee each position is filled once; in an `any` step a further holder may still add a decision
+    taken = {d.position for d in decided} if step.mode == "all" else set()
     candidates = sorted((_held_positions(session, username, doc.site) & set(step.positions.split(","))) - taken)
     if not candidates:
         raise AccessDenied("documents.not_a_decider", username=username, number=doc.number, step=step.name,
@@ -372,47 +373,51 @@ def decide(session, username: str, number: str, decision: str, comment: str = ""
     position = _capacity(session, username, doc, step, decided)
     if username == rev.author:
         raise AccessDenied("access.sod_own_work", username=username, action=step.action, object_type=doc.doc_type)
-    grant = access.require(session, username, "read" if position == ADDED_REVIEWER else step.action, _resource(doc, rev))
+    grant = access.require(session, username, "read" if position == ADDED_REVIEWER else step.action, resource_of(doc, rev))
     grant = Grant(username=username, position=position if position != ADDED_REVIEWER else grant.position, site=grant.site)
     now = utcnow()
     row = Decision(revision_id=rev.id, step_id=step.id, username=username, position=position, site=doc.site,
                    decision=decision, comment=comment, decided_at=now)
     session.add(row)
     session.flush()
-    _record(session, grant, "decision", doc, rev, {"round": rev.round, "step": step.name, "step_no": step.step_no,
+    record(session, grant, "decision", doc, rev, {"round": rev.round, "step": step.name, "step_no": step.step_no,
                                                    "decision": decision, "comment": comment, "in_capacity": position})
     if decision == "reject":
-        for s in _steps(session, rev):
+        for s in route_steps(session, rev):
             s.status = "rejected" if s.id == step.id else ("cancelled" if s.status == "waiting" else s.status)
             session.add(s)
         rev.status = DRAFT
         session.add(rev)
-        _record(session, grant, "returned", doc, rev, {"round": rev.round, "reason": comment})
+        record(session, grant, "returned", doc, rev, {"round": rev.round, "reason": comment})
         return rev
     if not _step_complete(session, step, [*decided, row]):
         return rev
     step.status = "done"
     session.add(step)
-    following = [s for s in _steps(session, rev) if s.step_no > step.step_no]
+    following = [s for s in route_steps(session, rev) if s.step_no > step.step_no]
     if following:
         following[0].status = "active"
         session.add(following[0])
         return rev
-    _approve(session, grant, doc, rev, now, effective_date or output.today_or(session, today), output.today_or(session, today))
+    # the approver of record holds the approving position (an added reviewer may have signed last)
+    approver = next(d.username for d in [*decided, row] if d.decision == "approve" and d.position != ADDED_REVIEWER)
+    today = output.today_or(session, today)
+    _approve(session, grant, doc, rev, approver, now, effective_date or today, today)
     return rev
 
 
-def _approve(session, grant: Grant, doc: Document, rev: Revision, now, effective_date: date, today: date) -> None:
+def _approve(session, grant: Grant, doc: Document, rev: Revision, approver: str, now, effective_date: date,
+             today: date) -> None:
     """The last step is done: the revision is approved and its controlled file fixed and hashed."""
     if effective_date < today:
         raise ValidationFailed("documents.effective_in_past", date=effective_date.isoformat())
-    rev.status, rev.approved_by, rev.approved_at, rev.effective_date = APPROVED, grant.username, now, effective_date
+    rev.status, rev.approved_by, rev.approved_at, rev.effective_date = APPROVED, approver, now, effective_date
     session.flush()
     if rev.source == "rendered":
         output.render_controlled(session, doc, rev)
     session.add(rev)
     session.flush()
-    _record(session, grant, "approved", doc, rev, {"effective_date": effective_date.isoformat(),
+    record(session, grant, "approved", doc, rev, {"effective_date": effective_date.isoformat(),
                                                    "file_sha256": rev.file_sha256, "template_sha256": rev.template_sha256})
 
 
@@ -435,7 +440,7 @@ def add_reviewer(session, username: str, number: str, reviewer: str, reason: str
     row = StepReviewer(step_id=step.id, username=reviewer, added_by=username, reason=reason.strip())
     session.add(row)
     session.flush()
-    _record(session, grant, "reviewer_added", doc, rev, {"step": step.name, "round": rev.round, "reviewer": reviewer,
+    record(session, grant, "reviewer_added", doc, rev, {"step": step.name, "round": rev.round, "reviewer": reviewer,
                                                          "reason": row.reason})
     return row
 
@@ -446,8 +451,8 @@ def make_effective(session, username: str, number: str, *, today: date | None = 
     """Release the approved revision: it becomes effective and the previous one superseded, in one transaction."""
     today = output.today_or(session, today)
     doc = get_document(session, number, lock=True)
-    _require_active(doc)
-    grant = access.require(session, username, "make_effective", _resource(doc))
+    require_active(doc)
+    grant = access.require(session, username, "make_effective", resource_of(doc))
     rev = open_revision(session, doc, lock=True)
     if rev is None and doc.effective_revision_id is not None:  # e.g. released by a colleague a moment ago
         current = effective_revision(session, doc)
@@ -476,7 +481,7 @@ def make_effective(session, username: str, number: str, *, today: date | None = 
             session.add(Distribution(revision_id=rev.id, position=d.position, site=d.site, distributed_by=username))
             copied.append(f"{d.position}@{d.site}")
     session.flush()
-    _record(session, grant, "effective", doc, rev, {"effective_date": rev.effective_date.isoformat(),
+    record(session, grant, "effective", doc, rev, {"effective_date": rev.effective_date.isoformat(),
                                                     "superseded": previous.label if previous else None,
                                                     "file_sha256": rev.file_sha256, "distributed_to": copied,
                                                     "next_review_due": doc.next_review_due.isoformat() if doc.next_review_due else None})
@@ -488,8 +493,8 @@ def obsolete(session, username: str, number: str, reason: str) -> Document:
     if not (reason or "").strip():
         raise ValidationFailed("documents.reason_required", number=number)
     doc = get_document(session, number, lock=True)
-    _require_active(doc)
-    grant = access.require(session, username, "obsolete", _resource(doc))
+    require_active(doc)
+    grant = access.require(session, username, "obsolete", resource_of(doc))
     now = utcnow()
     ended = []
     for rev in revisions(session, doc):
@@ -504,7 +509,7 @@ def obsolete(session, username: str, number: str, reason: str) -> Document:
     doc.status, doc.obsolete_reason, doc.obsoleted_at, doc.next_review_due = "obsolete", reason.strip(), now, None
     session.add(doc)
     session.flush()
-    _record(session, grant, "obsolete", doc, None, {"reason": doc.obsolete_reason, "revisions": ended})
+    record(session, grant, "obsolete", doc, None, {"reason": doc.obsolete_reason, "revisions": ended})
     return doc
 
 
@@ -525,7 +530,7 @@ def due(session, username: str, by: date | None = None) -> list[DueReview]:
     q = select(Document).where(Document.status == "active", Document.next_review_due != None,  # noqa: E711
                                Document.next_review_due <= by).order_by(Document.next_review_due, Document.number)
     for doc in session.exec(q):
-        if not access.can(session, username, "read", _resource(doc)):
+        if not access.can(session, username, "read", resource_of(doc)):
             continue
         opened = open_revision(session, doc)
         out.append(DueReview(doc, effective_revision(session, doc), doc.next_review_due,
@@ -541,8 +546,8 @@ def periodic_review(session, username: str, number: str, outcome: str, comment: 
         raise ValidationFailed("documents.bad_review_outcome", outcome=outcome)
     today = output.today_or(session, today)
     doc = get_document(session, number, lock=True)
-    _require_active(doc)
-    grant = access.require(session, username, "periodic_review", _resource(doc))
+    require_active(doc)
+    grant = access.require(session, username, "periodic_review", resource_of(doc))
     current = effective_revision(session, doc)
     if current is None:
         raise InvalidTransition("documents.no_effective_revision", number=number)
@@ -555,7 +560,7 @@ def periodic_review(session, username: str, number: str, outcome: str, comment: 
                          reviewed_by=username, next_due=next_due)
     session.add(row)
     session.flush()
-    _record(session, grant, "periodic_review", doc, current, {"outcome": outcome, "comment": row.comment,
+    record(session, grant, "periodic_review", doc, current, {"outcome": outcome, "comment": row.comment,
                                                               "next_due": next_due.isoformat() if next_due else None})
     return row
 

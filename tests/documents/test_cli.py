@@ -78,3 +78,19 @@ def test_import_and_its_errors_through_the_cli(db, company, cli_env, tmp_path):
     assert r.returncode == 0 and "HN01-PR-001" in r.stdout and "C" in r.stdout, r.stderr
     r = doc(cli_env, "edit", "HN01-PR-001", "--title", "", user=AUTHOR)
     assert r.returncode == 2 and "title" in r.stderr
+
+
+def test_policy_check_and_verify_in_fresh_processes_cover_documents(db, procedure, cli_env):
+    from .conftest import release
+
+    r = cms(cli_env, "policy", "check", locale="en")
+    assert r.returncode == 0 and "Document control: 8 document types, 8 approval routes, 7 templates" in r.stdout, r.stdout + r.stderr
+    release(db, procedure)
+    with db.read() as session:
+        from cms_workflows.documents import service as docs
+
+        sha = docs.effective_revision(session, docs.get_document(session, procedure)).file_sha256
+    assert cms(cli_env, "verify", "--no-anchor").returncode == 0
+    (db.settings.file_store_dir / sha[:2] / sha).unlink()
+    r = cms(cli_env, "verify", "--no-anchor", locale="en")
+    assert r.returncode == 1 and sha in r.stdout and "missing" in r.stdout

@@ -20,10 +20,7 @@ from cms_workflows.errors import ValidationFailed
 from cms_workflows.filestore import sha256_bytes
 from cms_workflows.i18n import LOCALES
 
-from .conftest import AUTHOR, DOC_CONTROL, GM, REVIEWER, new_procedure, release
-
-TEMPLATE_OF_TYPE = {"procedure": "controlled_document", "policy": "carbon_policy", "record_form": "record_form"}
-
+from .conftest import AUTHOR, DOC_CONTROL, GM, release
 
 def _cells_text(table) -> list[list[str]]:
     return [[c.text.strip() for c in row.cells] for row in table.rows]
@@ -211,8 +208,6 @@ def test_a_draft_preview_says_it_is_uncontrolled(db, procedure):
 
 
 def test_a_company_template_is_checked_for_its_variables_and_then_used(db, procedure):
-    from docxtpl import DocxTemplate  # noqa: F401  (the same library renders the company file)
-
     good = registry.template("controlled_document").path().read_bytes()
     bad = _with_extra_paragraph(good, "{{ budget }}")
     with pytest.raises(ValidationFailed) as err:
