@@ -194,3 +194,14 @@ def test_reviewers_see_the_revision_under_review(db, procedure):
     with db.read() as session:
         rev, data = docs.revision_file(session, REVIEWER, procedure)
     assert rev.status == "in_review" and data[:2] == b"PK"
+
+
+def test_a_site_distribution_reaches_company_wide_holders_too(db, procedure):
+    release(db, procedure)
+    with db.unit_of_work() as session:
+        distribution.distribute(session, DOC_CONTROL, procedure, [("general_manager", "HN01")])
+    with db.read() as session:
+        _rev, waiting = distribution.pending(session, DOC_CONTROL, procedure)
+    assert [(h.username, h.site) for h in waiting] == [(GM, "*")]
+    with db.unit_of_work() as session:
+        distribution.acknowledge(session, GM, procedure)

@@ -300,3 +300,17 @@ def test_revisions_are_never_deleted(db, procedure):
     with db.read() as session:
         assert [(r.label, r.status) for r in session.exec(select(Revision).order_by(Revision.seq))] == [
             ("A", "superseded"), ("B", "effective")]
+
+
+def test_a_reviewer_added_to_the_approval_step_signs_but_the_approver_of_record_is_the_gm(db, procedure):
+    with db.unit_of_work() as session:
+        docs.submit(session, AUTHOR, procedure)
+    with db.unit_of_work() as session:
+        docs.decide(session, REVIEWER, procedure, "approve")
+    with db.unit_of_work() as session:
+        docs.add_reviewer(session, DOC_CONTROL, procedure, "energy_engineer.hn01", "发布前核对计量条款")
+    with db.unit_of_work() as session:
+        assert docs.decide(session, GM, procedure, "approve").status == "in_review"  # the added reviewer is still due
+    with db.unit_of_work() as session:
+        rev = docs.decide(session, "energy_engineer.hn01", procedure, "approve", "已核对")
+    assert (rev.status, rev.approved_by) == ("approved", GM)
