@@ -100,9 +100,9 @@ def run(args, url: str | None) -> None:
 
     full_med, bare_med = statistics.median(full_times), statistics.median(bare_times)
     print(f"documents: {args.docs} record forms, {args.rows}-row table, Chinese text, database {db.dialect}")
-    print(f"  bare docxtpl render          : {1 / bare_med:8.1f} docs/s  (median {bare_med * 1000:.1f} ms/doc)")
-    print(f"  service: render+hash+store+audit+commit: {1 / full_med:8.1f} docs/s  (median {full_med * 1000:.1f} ms/doc)")
-    print(f"  ratio full/bare (medians)    : {full_med / bare_med:.2f}x   goal <= 1.5x")
+    print(f"  bare docxtpl render               : {1 / bare_med:6.1f} docs/s  (median {bare_med * 1000:.1f} ms/doc)")
+    print(f"  service (render+hash+store+audit) : {1 / full_med:6.1f} docs/s  (median {full_med * 1000:.1f} ms/doc)")
+    print(f"  ratio full/bare (medians)         : {full_med / bare_med:.2f}x   goal <= 1.5x")
     print(f"  totals: full {sum(full_times):.1f} s, bare {sum(bare_times) / 2:.1f} s per pass")
     db.dispose()
 
