@@ -40,6 +40,12 @@ class State:
 state = State()
 
 
+def acting_user(ctx: typer.Context) -> str:
+    """The acting user from the root `cms` options (--as / CMS_USER), for the sub-command apps. Read from the
+    context because under `python -m cms_workflows.cli` this module's `state` lives in __main__, not here."""
+    return ctx.find_root().params.get("as_user") or state.actor
+
+
 @app.callback()
 def _global(
     as_user: Optional[str] = typer.Option(None, "--as", envvar="CMS_USER", help="acting user (default admin)"),

@@ -31,11 +31,12 @@ def _number(db, rev) -> str:
         return session.get(docs.Document, rev.document_id).number
 
 
-def _route(db, number: str, author: str, reviewers: list[str], approver: str = GM, reason: str | None = None) -> None:
-    _do(db, docs.submit, author, number, change_reason=reason)
-    for reviewer in reviewers:
-        _do(db, docs.decide, reviewer, number, "approve", "同意", expect="review")
-    _do(db, docs.decide, approver, number, "approve", "批准发布", expect="approve")
+def _route(db, number: str, author: str, reviews: list[tuple[str, str]], approval: str = "批准发布") -> None:
+    """Submit, the reviews (reviewer, comment) in order, the GM's approval, release by document control."""
+    _do(db, docs.submit, author, number)
+    for reviewer, comment in reviews:
+        _do(db, docs.decide, reviewer, number, "approve", comment, expect="review")
+    _do(db, docs.decide, GM, number, "approve", approval, expect="approve")
     _do(db, docs.make_effective, DOC_CONTROL, number)
 
 
@@ -85,11 +86,7 @@ def run(db, year: int, out_dir: Path, echo) -> dict:
     rev = _do(db, docs.create, POLICY_AUTHOR, doc_type="policy", site="*", title="碳方针",
               owner_department="carbon_management", content=dict(policy_tpl.example))
     policy = _number(db, rev)
-    _do(db, docs.submit, POLICY_AUTHOR, policy)
-    _do(db, docs.decide, COMPLIANCE, policy, "approve", "符合适用法规要求", expect="review")
-    _do(db, docs.decide, LEGAL, policy, "approve", "承诺表述无法律风险", expect="review")
-    _do(db, docs.decide, GM, policy, "approve", "批准发布", expect="approve")
-    _do(db, docs.make_effective, DOC_CONTROL, policy)
+    _route(db, policy, POLICY_AUTHOR, [(COMPLIANCE, "符合适用法规要求"), (LEGAL, "承诺表述无法律风险")])
     _do(db, distribution.distribute, DOC_CONTROL, policy,
         [("strategy_manager", "*"), ("energy_engineer", "*"), ("carbon_accountant", "*"), ("energy_data_admin", "*")])
     with db.read() as session:
@@ -121,7 +118,7 @@ def run(db, year: int, out_dir: Path, echo) -> dict:
     _do(db, distribution.distribute, DOC_CONTROL, procedure, [("energy_engineer", "HN01"), ("quality_system_engineer", "HN01")])
     _do(db, docs.edit, HN01_AUTHOR, procedure, change_reason="增加电子文件的备份要求",
         content={"sections": [*sections, {"heading": "电子文件的备份", "text": "受控电子文件每日自动备份，备份介质异地保存。"}]})
-    _route(db, procedure, HN01_AUTHOR, [HN01_REVIEWER])
+    _route(db, procedure, HN01_AUTHOR, [(HN01_REVIEWER, "同意")])
     echo(t("demo.doc_procedure", number=procedure))
 
     # 3. An existing Word file of the company (HN02) and an external standard.
@@ -132,7 +129,7 @@ def run(db, year: int, out_dir: Path, echo) -> dict:
     rev = _do(db, imports.import_file, HN02_AUTHOR, legacy, "能源计量管理程序.docx", doc_type="procedure", site="HN02",
               title="能源计量管理程序", owner_department="energy_management", label="C", legacy_number="QP-EN-07")
     imported = _number(db, rev)
-    _route(db, imported, HN02_AUTHOR, [HN02_REVIEWER])
+    _route(db, imported, HN02_AUTHOR, [(HN02_REVIEWER, "同意")])
     standard = _word_file("外来文件登记：GB/T 32150-2015", [
         "标准名称：工业企业温室气体排放核算和报告通则", "标准编号：GB/T 32150-2015",
         "发布机构：国家质量监督检验检疫总局、中国国家标准化管理委员会", "实施日期：2016-06-01"])
@@ -141,7 +138,7 @@ def run(db, year: int, out_dir: Path, echo) -> dict:
               issuer="国家质量监督检验检疫总局、中国国家标准化管理委员会", external_version="GB/T 32150-2015",
               external_effective_date=date(2016, 6, 1), applies_to="全公司温室气体排放核算与报告")
     external = _number(db, rev)
-    _route(db, external, COMPLIANCE, [LEGAL])
+    _route(db, external, COMPLIANCE, [(LEGAL, "同意")])
     echo(t("demo.doc_imported", number=imported, external=external))
 
     # 4. The Changsha plant's annual carbon review report (Annex E) with the approved emissions of the year.
@@ -155,7 +152,7 @@ def run(db, year: int, out_dir: Path, echo) -> dict:
     rev = _do(db, docs.create, HN01_AUTHOR, doc_type="report", site="HN01", title=f"长沙工厂{year}年度碳评审报告",
               owner_department="carbon_management", template="carbon_review_report", content=content)
     report = _number(db, rev)
-    _route(db, report, HN01_AUTHOR, ["carbon_accountant.hn01"])
+    _route(db, report, HN01_AUTHOR, [("carbon_accountant.hn01", "同意")])
     echo(t("demo.doc_report", number=report, total=figures["total_tco2e"].split()[0]))
 
     # 5. Every controlled file written out; the register and the reviews due in the next year.

@@ -23,9 +23,7 @@ def _core():
 
 
 def _actor(ctx: typer.Context) -> str:
-    """The acting user from the root `cms` options (--as / CMS_USER). Read from the context because under
-    `python -m cms_workflows.cli` the core module's `state` lives in __main__, not in cms_workflows.cli."""
-    return ctx.find_root().params.get("as_user") or _core().state.actor
+    return _core().acting_user(ctx)
 
 
 def _service():

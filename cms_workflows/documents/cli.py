@@ -22,7 +22,7 @@ def _core():
 
 
 def _actor(ctx: typer.Context) -> str:
-    return ctx.find_root().params.get("as_user") or _core().state.actor
+    return _core().acting_user(ctx)
 
 
 def _content(path: Optional[Path], example_of: Optional[str] = None) -> dict:

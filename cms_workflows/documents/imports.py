@@ -77,10 +77,4 @@ def import_file(session, username: str, data: bytes, filename: str, *, number: s
 
 
 def _check_file(doc_type: str, data: bytes, filename: str) -> None:
-    if doc_type == EXTERNAL:
-        if not data:
-            raise ValidationFailed("documents.not_docx", reason="empty file", filename=filename)
-        if len(data) > rendering.MAX_UPLOAD_BYTES:
-            raise ValidationFailed("documents.not_docx", reason="file too large", filename=filename)
-    else:
-        rendering.check_docx(data, filename)
+    (rendering.check_upload if doc_type == EXTERNAL else rendering.check_docx)(data, filename)

@@ -137,12 +137,17 @@ def _save_dated(tpl: DocxTemplate, when: datetime) -> bytes:
     return out.getvalue()
 
 
-def check_docx(data: bytes, filename: str = "") -> None:
-    """Refuse an upload that is not a readable Word .docx file, with the reason."""
+def check_upload(data: bytes, filename: str = "") -> None:
+    """Refuse an empty or oversized upload (any kind of file)."""
     if not data:
         raise ValidationFailed("documents.not_docx", reason="empty file", filename=filename)
     if len(data) > MAX_UPLOAD_BYTES:
         raise ValidationFailed("documents.not_docx", reason=f"larger than {MAX_UPLOAD_BYTES // 2**20} MB", filename=filename)
+
+
+def check_docx(data: bytes, filename: str = "") -> None:
+    """Refuse an upload that is not a readable Word .docx file, with the reason."""
+    check_upload(data, filename)
     if not zipfile.is_zipfile(io.BytesIO(data)):
         reason = "a legacy .doc file; save it as .docx in Word" if data[:4] == b"\xd0\xcf\x11\xe0" else "not a zip package"
         raise ValidationFailed("documents.not_docx", reason=reason, filename=filename)

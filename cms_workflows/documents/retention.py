@@ -98,8 +98,3 @@ def _delete_after_commit(session, hashes: list[str]) -> None:
                 path.unlink()
 
     event.listen(session, "after_commit", delete, once=True)
-
-
-def pending(session) -> list[Disposition]:
-    return list(session.exec(select(Disposition).where(Disposition.status == "requested").order_by(Disposition.id)))
-

@@ -210,10 +210,8 @@ def edit(session, username: str, number: str, *, title: str | None = None, conte
         rev.change_reason = change_reason.strip()
         changed["change_reason"] = rev.change_reason
     if title is not None:
-        check_register_fields(session, doc.site, title, doc.owner_department, None)
         changed["title"] = [doc.title, title.strip()]
-        doc.title = title.strip()
-        session.add(doc)
+        _retitle(session, doc, title)
     if not changed:
         raise ValidationFailed("documents.nothing_to_change", number=number)
     session.add(rev)
@@ -236,9 +234,7 @@ def _revise(session, username: str, doc: Document, *, content: dict | None, chan
     merged = output.validate_content(registry.template(doc.template), {**json.loads(current.content), **(content or {})},
                                      complete=False)
     if title is not None:
-        check_register_fields(session, doc.site, title, doc.owner_department, None)
-        doc.title = title.strip()
-        session.add(doc)
+        _retitle(session, doc, title)
     last = revisions(session, doc)[-1]
     rev = Revision(document_id=doc.id, seq=last.seq + 1, label=numbering.next_label(dt.revision_labels, last.label, major),
                    author=username, author_position=grant.position, change_reason=change_reason.strip(),
@@ -248,6 +244,12 @@ def _revise(session, username: str, doc: Document, *, content: dict | None, chan
     record(session, grant, "revise", doc, rev, {"from_revision": current.label, "change_reason": rev.change_reason,
                                                  "content": sorted(content or {})})
     return rev
+
+
+def _retitle(session, doc: Document, title: str) -> None:
+    check_register_fields(session, doc.site, title, doc.owner_department, None)
+    doc.title = title.strip()
+    session.add(doc)
 
 
 def require_active(doc: Document) -> None:
@@ -320,11 +322,12 @@ def _held_positions(session, username: str, site: str) -> set[str]:
     return {p for u, p, s in active_assignments(session) if u == username and s in sites}
 
 
-def _capacity(session, username: str, doc: Document, step: RouteStep, decided: list[Decision]) -> str:
+def _capacity(session, username: str, doc: Document, step: RouteStep, decided: list[Decision],
+              reviewers: list[str]) -> str:
     """The position (or ADDED_REVIEWER) the user decides this step in; clear refusals otherwise."""
     if any(d.username == username for d in decided):
         raise Conflict("documents.already_decided", username=username, number=doc.number, step=step.name)
-    if username in _added_reviewers(session, step):
+    if username in reviewers:
         return ADDED_REVIEWER
     # in a committee each position is filled once; in an `any` step a further holder may still add a decision
     taken = {d.position for d in decided} if step.mode == "all" else set()
@@ -335,12 +338,12 @@ def _capacity(session, username: str, doc: Document, step: RouteStep, decided: l
     return candidates[0]
 
 
-def _step_complete(session, step: RouteStep, decided: list[Decision]) -> bool:
+def _step_complete(step: RouteStep, decided: list[Decision], reviewers: list[str]) -> bool:
     approved = {d.position for d in decided if d.decision == "approve"}
     approvers = {d.username for d in decided if d.decision == "approve"}
     positions = set(step.positions.split(","))
     by_positions = positions <= approved if step.mode == "all" else bool(positions & approved)
-    return by_positions and set(_added_reviewers(session, step)) <= approvers
+    return by_positions and set(reviewers) <= approvers
 
 
 def decide(session, username: str, number: str, decision: str, comment: str = "", *, expect: str | None = None,
@@ -366,11 +369,13 @@ def decide(session, username: str, number: str, decision: str, comment: str = ""
         raise InvalidTransition("documents.no_open_revision", number=number, action=decision)
     if rev.status != IN_REVIEW:
         raise _wrong_state(expect or decision, doc, rev)
-    step = _active_step(session, rev)
+    steps = route_steps(session, rev)
+    step = next(s for s in steps if s.status == "active")
     if expect is not None and expect != step.action and decision == "approve":
         raise InvalidTransition("documents.step_is_other", number=number, step=step.name, action=step.action, command=expect)
     decided = _step_decisions(session, step)
-    position = _capacity(session, username, doc, step, decided)
+    reviewers = _added_reviewers(session, step)
+    position = _capacity(session, username, doc, step, decided, reviewers)
     if username == rev.author:
         raise AccessDenied("access.sod_own_work", username=username, action=step.action, object_type=doc.doc_type)
     grant = access.require(session, username, "read" if position == ADDED_REVIEWER else step.action, resource_of(doc, rev))
@@ -383,18 +388,18 @@ def decide(session, username: str, number: str, decision: str, comment: str = ""
     record(session, grant, "decision", doc, rev, {"round": rev.round, "step": step.name, "step_no": step.step_no,
                                                    "decision": decision, "comment": comment, "in_capacity": position})
     if decision == "reject":
-        for s in route_steps(session, rev):
+        for s in steps:
             s.status = "rejected" if s.id == step.id else ("cancelled" if s.status == "waiting" else s.status)
             session.add(s)
         rev.status = DRAFT
         session.add(rev)
         record(session, grant, "returned", doc, rev, {"round": rev.round, "reason": comment})
         return rev
-    if not _step_complete(session, step, [*decided, row]):
+    if not _step_complete(step, [*decided, row], reviewers):
         return rev
     step.status = "done"
     session.add(step)
-    following = [s for s in route_steps(session, rev) if s.step_no > step.step_no]
+    following = [s for s in steps if s.step_no > step.step_no]
     if following:
         following[0].status = "active"
         session.add(following[0])
