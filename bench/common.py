@@ -21,9 +21,9 @@ def median_rate(fn, count: int, repeats: int = 5) -> tuple[float, list[float]]:
 
 def scratch_database(url: str | None = None, **settings_overrides):
     """A fresh, initialised database: a SQLite file in a temp folder unless a URL is given."""
-    from cms_workflows import installation
-    from cms_workflows.config import get_settings
-    from cms_workflows.db import Database
+    from cms_workflows.bootstrap import installation
+    from cms_workflows.core.config import get_settings
+    from cms_workflows.core.db import Database
 
     folder = Path(tempfile.mkdtemp(prefix="cms-bench-"))
     settings = get_settings(data_dir=folder, database_url=url, audit_key="bench-key", locale="en", **settings_overrides)

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from docxtpl import DocxTemplate  # noqa: E402
 
 from bench.common import scratch_database, scratch_postgres  # noqa: E402
-from cms_workflows import demo_company  # noqa: E402
+from cms_workflows.demo import company as demo_company  # noqa: E402
 from cms_workflows.documents import registry  # noqa: E402
 from cms_workflows.documents import service as docs  # noqa: E402
 

@@ -19,8 +19,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from cms_workflows.config import Settings, get_settings
-from cms_workflows.db import Database
+from cms_workflows.core.config import Settings, get_settings
+from cms_workflows.core.db import Database
 
 PG_URL = os.environ.get("CMS_TEST_DATABASE_URL")
 TEST_AUDIT_KEY = "test-audit-key-not-secret"
@@ -63,7 +63,8 @@ def _pg_database(data_dir: Path, template: str | None = None):
 
 
 def _build(db: Database, with_company: bool) -> None:
-    from cms_workflows import demo_company, installation
+    from cms_workflows.bootstrap import installation
+    from cms_workflows.demo import company as demo_company
 
     installation.initialize(db)
     if with_company:
@@ -133,7 +134,7 @@ def settings(db) -> Settings:
 
 @pytest.fixture
 def company(db) -> dict[str, list[str]]:
-    """The demo company (cms_workflows.demo_company): {position: [usernames]} as seeded."""
+    """The demo company (cms_workflows.demo.company): {position: [usernames]} as seeded."""
     from cms_workflows.org import service as org
 
     with db.read() as session:

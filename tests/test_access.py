@@ -10,7 +10,7 @@ import pytest
 
 from cms_workflows import access
 from cms_workflows.access import AccessControl, Policy, Resource
-from cms_workflows.errors import AccessDenied, PolicyError
+from cms_workflows.core.errors import AccessDenied, PolicyError
 from cms_workflows.org import service as org
 from cms_workflows.org.service import known_position_codes
 

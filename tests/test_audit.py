@@ -13,10 +13,11 @@ import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 from sqlalchemy import text
 
-from cms_workflows import audit, evidence
+from cms_workflows import audit
+from cms_workflows.audit import evidence
 from cms_workflows.access import Grant
 from cms_workflows.org import service as org
-from cms_workflows.verification import verify_installation
+from cms_workflows.audit.verification import verify_installation
 from tests.conftest import PG_URL, requires_postgres
 
 ADMIN = Grant("admin", "system_admin", "*")
@@ -181,7 +182,7 @@ def test_truncated_tail_is_detected_by_the_anchor_of_an_earlier_verification(db)
 
 
 def _append_worker(url: str, data_dir: str, worker: int, n: int) -> None:
-    from cms_workflows.db import Database
+    from cms_workflows.core.db import Database
     from tests.conftest import make_settings
     from pathlib import Path
 
@@ -249,7 +250,7 @@ def test_evidence_pack_verifies_without_our_code(company, db, tmp_path):
 
 
 def test_only_permitted_positions_export_evidence(company, db, tmp_path):
-    from cms_workflows.errors import AccessDenied
+    from cms_workflows.core.errors import AccessDenied
 
     with pytest.raises(AccessDenied):
         evidence.export(db, "purchaser.hn01", tmp_path / "x.zip")
@@ -260,7 +261,7 @@ def test_only_permitted_positions_export_evidence(company, db, tmp_path):
 def test_precomputed_hmac_is_hmac_sha256(key, message):
     import hmac as std_hmac
 
-    from cms_workflows.chain import hmac_sha256_hex
+    from cms_workflows.audit.chain import hmac_sha256_hex
 
     assert hmac_sha256_hex(key)(message) == std_hmac.new(key, message, hashlib.sha256).hexdigest()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from cms_workflows.i18n import LOCALES, PRIMARY, catalog, t
+from cms_workflows.core.i18n import LOCALES, PRIMARY, catalog, t
 
 ROOT = Path(__file__).resolve().parents[1]
 # t("key"…), CmsError subclasses ("key"…), and key= / "key": literals naming dotted message keys

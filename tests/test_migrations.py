@@ -8,9 +8,11 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
-from cms_workflows import audit, demo_company, installation
+from cms_workflows import audit
+from cms_workflows.bootstrap import installation
+from cms_workflows.demo import company as demo_company
 from cms_workflows.bootstrap import metadata
-from cms_workflows.db import alembic_config
+from cms_workflows.core.db import alembic_config
 from cms_workflows.org import service as org
 
 SCRIPTS = ScriptDirectory.from_config(alembic_config("sqlite://"))

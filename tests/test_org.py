@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from cms_workflows import audit
-from cms_workflows.errors import AccessDenied, NotFound, ValidationFailed
+from cms_workflows.core.errors import AccessDenied, NotFound, ValidationFailed
 from cms_workflows.org import service as org
 
 
@@ -129,7 +129,7 @@ def test_deactivation_ends_assignments_and_deletes_nothing(company, db):
 
 
 def test_first_administrator_only_once(db):
-    from cms_workflows.errors import CmsError
+    from cms_workflows.core.errors import CmsError
 
     with pytest.raises(CmsError) as err:
         with db.unit_of_work() as session:

@@ -40,7 +40,7 @@ def test_wheel_contains_the_data_and_runs_without_the_source_tree(tmp_path):
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)], check=True, capture_output=True)
     # run from an empty folder with the wheel's copy first on the path: nothing comes from the source tree
     code = (
-        f"import sys; sys.path.insert(0, {str(target)!r}); import cms_workflows, cms_workflows.cli as c; "
+        f"import sys; sys.path.insert(0, {str(target)!r}); import cms_workflows, cms_workflows.cli.main as c; "
         f"assert cms_workflows.__file__.startswith({str(target)!r}), cms_workflows.__file__; "
         "sys.argv = ['cms', 'init']; c.main()"
     )

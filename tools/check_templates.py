@@ -27,7 +27,7 @@ from docxtpl import DocxTemplate
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the labels come through the project's own i18n loader
 
-from cms_workflows.i18n import LOCALES, catalog  # noqa: E402
+from cms_workflows.core.i18n import LOCALES, catalog  # noqa: E402
 
 TEMPLATE_DIR = ROOT / "document_templates"
 LABEL_PREFIX = "documents.label."

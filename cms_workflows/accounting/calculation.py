@@ -16,7 +16,7 @@ import pandas as pd
 
 from cms_workflows.accounting import units
 from cms_workflows.accounting.factors import FactorLibrary, MissingFactor, categories
-from cms_workflows.errors import ValidationFailed
+from cms_workflows.core.errors import ValidationFailed
 
 KEY_COLUMNS = ["site", "production_unit", "facility", "category", "period"]
 INPUT_COLUMNS = KEY_COLUMNS + ["material", "quantity", "unit"]

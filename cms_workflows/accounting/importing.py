@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from cms_workflows.accounting import units
-from cms_workflows.errors import ValidationFailed
+from cms_workflows.core.errors import ValidationFailed
 
 FIELDS = ["site", "production_unit", "facility", "category", "material", "period", "quantity", "unit", "data_source",
           "evidence_ref"]

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from cms_workflows.db import utcnow
+from cms_workflows.core.db import utcnow
 
 
 class PlanItem(SQLModel, table=True):

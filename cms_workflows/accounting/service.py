@@ -36,10 +36,10 @@ from cms_workflows.accounting.models import (
     ProductionOutput,
 )
 from cms_workflows.accounting.pareto import pareto as pareto_table
-from cms_workflows.db import utcnow
-from cms_workflows.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
-from cms_workflows.filestore import FileStore
-from cms_workflows.verification import register_stored_hashes
+from cms_workflows.core.db import utcnow
+from cms_workflows.core.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from cms_workflows.core.filestore import FileStore
+from cms_workflows.audit.verification import register_stored_hashes
 from cms_workflows.org.models import Site
 
 PARAMETERS = ("ncv", "carbon_content", "oxidation", "ef", "gwp", "calcination", "cao_fraction", "mgo_fraction")

@@ -16,7 +16,7 @@ from cms_workflows.access import COMPANY_WIDE, Resource
 from cms_workflows.documents import registry
 from cms_workflows.documents import service as docs
 from cms_workflows.documents.models import Acknowledgement, Distribution, Revision
-from cms_workflows.errors import AccessDenied, Conflict, InvalidTransition, ValidationFailed
+from cms_workflows.core.errors import AccessDenied, Conflict, InvalidTransition, ValidationFailed
 
 
 @dataclass(frozen=True)

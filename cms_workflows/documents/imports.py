@@ -11,7 +11,7 @@ from cms_workflows.access import Resource
 from cms_workflows.documents import numbering, output, registry, rendering
 from cms_workflows.documents import service as docs
 from cms_workflows.documents.models import Revision
-from cms_workflows.errors import InvalidTransition, ValidationFailed
+from cms_workflows.core.errors import InvalidTransition, ValidationFailed
 
 EXTERNAL = "external"
 

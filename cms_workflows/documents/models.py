@@ -12,7 +12,7 @@ from datetime import date, datetime
 from sqlalchemy import Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from cms_workflows.db import utcnow
+from cms_workflows.core.db import utcnow
 
 # Revision states (lifecycle in docs/documents.md):
 # draft -> in_review -> approved -> effective -> superseded | obsolete; a rejection returns to draft;

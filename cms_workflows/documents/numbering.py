@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from cms_workflows.access import COMPANY_WIDE
 from cms_workflows.documents import registry
 from cms_workflows.documents.models import NumberCounter
-from cms_workflows.errors import ValidationFailed
+from cms_workflows.core.errors import ValidationFailed
 
 
 def allocate(session, dt: registry.DocType, site: str, on: date) -> str:

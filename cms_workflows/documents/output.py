@@ -18,10 +18,10 @@ from cms_workflows import access, audit
 from cms_workflows.access import Resource
 from cms_workflows.documents import registry, rendering
 from cms_workflows.documents.models import CompanyTemplate, Decision, Document, Revision, RouteStep
-from cms_workflows.errors import NotFound, ValidationFailed
-from cms_workflows.filestore import FileStore, sha256_bytes
-from cms_workflows.i18n import normalize, pick
-from cms_workflows.verification import register_stored_hashes
+from cms_workflows.core.errors import NotFound, ValidationFailed
+from cms_workflows.core.filestore import FileStore, sha256_bytes
+from cms_workflows.core.i18n import normalize, pick
+from cms_workflows.audit.verification import register_stored_hashes
 
 # variables a company template must use: a controlled file shows its identity, history and approvals
 REQUIRED_IN_TEMPLATE = frozenset({"doc", "history", "approvals"})

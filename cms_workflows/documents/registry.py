@@ -15,9 +15,9 @@ from pathlib import Path
 
 import yaml
 
-from cms_workflows.errors import NotFound, PolicyError
-from cms_workflows.i18n import pick, t
-from cms_workflows.installation import register_policy_check
+from cms_workflows.core.errors import NotFound, PolicyError
+from cms_workflows.core.i18n import pick, t
+from cms_workflows.bootstrap.installation import register_policy_check
 
 TYPES_FILE = "document_types.yaml"
 ROUTES_FILE = "approval_routes.yaml"

@@ -19,8 +19,8 @@ from docx import Document as open_docx
 from docx.opc.pkgwriter import PackageWriter
 from docxtpl import DocxTemplate
 
-from cms_workflows.errors import CmsError, ValidationFailed
-from cms_workflows.i18n import catalog, normalize
+from cms_workflows.core.errors import CmsError, ValidationFailed
+from cms_workflows.core.i18n import catalog, normalize
 
 LABEL_PREFIX = "documents.label."
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024

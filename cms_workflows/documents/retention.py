@@ -16,8 +16,8 @@ from cms_workflows import access
 from cms_workflows.documents import output, registry
 from cms_workflows.documents import service as docs
 from cms_workflows.documents.models import Disposition
-from cms_workflows.db import utcnow
-from cms_workflows.errors import AccessDenied, Conflict, InvalidTransition, NotFound, ValidationFailed
+from cms_workflows.core.db import utcnow
+from cms_workflows.core.errors import AccessDenied, Conflict, InvalidTransition, NotFound, ValidationFailed
 
 METHODS = ("archive", "destroy")
 

@@ -19,7 +19,7 @@ from sqlmodel import select
 
 from cms_workflows import access, audit
 from cms_workflows.access import COMPANY_WIDE, Grant, Resource
-from cms_workflows.db import utcnow
+from cms_workflows.core.db import utcnow
 from cms_workflows.documents import numbering, output, registry, rendering
 from cms_workflows.documents.models import (
     APPROVED,
@@ -38,7 +38,7 @@ from cms_workflows.documents.models import (
     RouteStep,
     StepReviewer,
 )
-from cms_workflows.errors import AccessDenied, Conflict, InvalidTransition, NotFound, ValidationFailed
+from cms_workflows.core.errors import AccessDenied, Conflict, InvalidTransition, NotFound, ValidationFailed
 from cms_workflows.org.models import Department, Site, User
 
 MAX_TITLE = 300
@@ -106,7 +106,7 @@ class StateName:
         self.group, self.code = group, code
 
     def __format__(self, spec: str) -> str:
-        from cms_workflows.i18n import t
+        from cms_workflows.core.i18n import t
 
         return t(f"documents.{self.group}.{self.code}")
 
@@ -178,7 +178,7 @@ def create(session, username: str, *, doc_type: str, site: str, title: str, owne
 
 
 def _language(language: str) -> str:
-    from cms_workflows.i18n import LOCALES, normalize
+    from cms_workflows.core.i18n import LOCALES, normalize
 
     value = normalize(language)
     if value not in LOCALES:

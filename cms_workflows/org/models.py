@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from sqlmodel import Field, SQLModel
 
-from cms_workflows.db import utcnow
+from cms_workflows.core.db import utcnow
 
 
 class Site(SQLModel, table=True):

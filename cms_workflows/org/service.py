@@ -19,8 +19,8 @@ from sqlmodel import Session, or_, select
 
 from cms_workflows import audit
 from cms_workflows.access import Grant, Resource, require
-from cms_workflows.db import utcnow
-from cms_workflows.errors import CmsError, NotFound, ValidationFailed
+from cms_workflows.core.db import utcnow
+from cms_workflows.core.errors import CmsError, NotFound, ValidationFailed
 from cms_workflows.org.models import Assignment, Department, OrgState, Position, Site, User
 
 COMPANY_WIDE = "*"
@@ -355,6 +355,6 @@ def ensure_system_user(session: Session) -> User:
 
 
 def _msg(key: str, **params) -> str:
-    from cms_workflows.i18n import t
+    from cms_workflows.core.i18n import t
 
     return t(key, **params)

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from cms_workflows.accounting.calculation import calculate, intensity, rollup
 from cms_workflows.accounting.factors import FactorLibrary, Options, Override
-from cms_workflows.errors import ValidationFailed
+from cms_workflows.core.errors import ValidationFailed
 
 
 def frame(rows):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 
-from cms_workflows.filestore import FileStore
-from cms_workflows.verification import verify_installation
+from cms_workflows.core.filestore import FileStore
+from cms_workflows.audit.verification import verify_installation
 from tests.accounting.conftest import csv_bytes, year_rows
 from tests.accounting.test_service import do_import
 

@@ -11,7 +11,7 @@ from openpyxl import Workbook
 
 from cms_workflows.accounting import importing
 from cms_workflows.accounting.factors import FactorLibrary, categories
-from cms_workflows.errors import ValidationFailed
+from cms_workflows.core.errors import ValidationFailed
 
 from .conftest import PLAN, csv_bytes, row
 

@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from cms_workflows.accounting import service as acc
 from cms_workflows.accounting.models import Activity, ImportBatch
-from cms_workflows.errors import Conflict
+from cms_workflows.core.errors import Conflict
 from tests.conftest import requires_postgres
 
 from .conftest import DATA_ADMIN, csv_bytes, year_rows

@@ -15,7 +15,7 @@ from cms_workflows.accounting.models import (
     ImportBatch,
     PeriodLock,
 )
-from cms_workflows.errors import (
+from cms_workflows.core.errors import (
     AccessDenied,
     InvalidTransition,
     NotFound,

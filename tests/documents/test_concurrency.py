@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from cms_workflows.documents import service as docs
 from cms_workflows.documents.models import Document, Revision
-from cms_workflows.errors import CmsError, Conflict
+from cms_workflows.core.errors import CmsError, Conflict
 from cms_workflows.org import service as org
 
 from .conftest import AUTHOR, DOC_CONTROL, REVIEWER, new_procedure

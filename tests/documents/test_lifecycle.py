@@ -11,7 +11,7 @@ from sqlmodel import select
 from cms_workflows import audit
 from cms_workflows.documents import service as docs
 from cms_workflows.documents.models import Decision, Revision
-from cms_workflows.errors import AccessDenied, Conflict, InvalidTransition, ValidationFailed
+from cms_workflows.core.errors import AccessDenied, Conflict, InvalidTransition, ValidationFailed
 
 from .conftest import AUTHOR, DOC_CONTROL, GM, REVIEWER, audit_count, new_procedure, release
 

@@ -10,7 +10,7 @@ import pytest
 
 from cms_workflows.access import Policy
 from cms_workflows.documents import numbering, registry
-from cms_workflows.errors import PolicyError, ValidationFailed
+from cms_workflows.core.errors import PolicyError, ValidationFailed
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -16,9 +16,9 @@ from docx.oxml.ns import qn
 
 from cms_workflows.documents import output, registry, rendering
 from cms_workflows.documents import service as docs
-from cms_workflows.errors import ValidationFailed
-from cms_workflows.filestore import sha256_bytes
-from cms_workflows.i18n import LOCALES
+from cms_workflows.core.errors import ValidationFailed
+from cms_workflows.core.filestore import sha256_bytes
+from cms_workflows.core.i18n import LOCALES
 
 from .conftest import AUTHOR, DOC_CONTROL, GM, release
 

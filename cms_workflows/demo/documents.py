@@ -13,7 +13,7 @@ from dateutil.relativedelta import relativedelta
 
 from cms_workflows.documents import distribution, imports, registry
 from cms_workflows.documents import service as docs
-from cms_workflows.i18n import t
+from cms_workflows.core.i18n import t
 
 POLICY_AUTHOR, COMPLIANCE, LEGAL, GM, DOC_CONTROL = "carbon.lead", "compliance.lead", "legal.lead", "gm", "doccontrol"
 HN01_AUTHOR, HN01_REVIEWER, HN01_ENERGY = "strategy_manager.hn01", "quality_system_engineer.hn01", "energy_engineer.hn01"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cms_workflows.i18n import t
+from cms_workflows.core.i18n import t
 
 
 @dataclass

@@ -27,7 +27,7 @@ class CmsError(Exception):
         return self.message()
 
     def message(self, locale: str | None = None) -> str:
-        from cms_workflows.i18n import t
+        from cms_workflows.core.i18n import t
 
         return t(self.key, locale=locale, **self.params)
 
@@ -48,7 +48,7 @@ class ValidationFailed(CmsError):
         super().__init__(key, **params)
 
     def message(self, locale: str | None = None) -> str:
-        from cms_workflows.i18n import t
+        from cms_workflows.core.i18n import t
 
         head = t(self.key, locale=locale, **self.params)
         if not self.problems:

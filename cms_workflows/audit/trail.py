@@ -32,7 +32,7 @@ from uuid import UUID
 from sqlalchemy import Index, Text, bindparam, insert, select, text
 from sqlmodel import Field, SQLModel
 
-from cms_workflows.chain import GENESIS, RangeResult, canonical_body, check_rows, fetch_range, stitch, verify_range  # noqa: F401
+from cms_workflows.audit.chain import GENESIS, RangeResult, canonical_body, check_rows, fetch_range, stitch, verify_range  # noqa: F401
 
 # An arbitrary constant naming the chain's advisory lock on PostgreSQL.
 PG_CHAIN_LOCK = 0x434D5341  # "CMSA"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from cms_workflows import audit
 from cms_workflows.access import Resource, require
-from cms_workflows.filestore import FileStore, sha256_bytes
+from cms_workflows.core.filestore import FileStore, sha256_bytes
 
 FIXED_ZIP_TIME = (2000, 1, 1, 0, 0, 0)
 

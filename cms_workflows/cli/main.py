@@ -16,8 +16,8 @@ from typing import Optional
 
 import typer
 
-from cms_workflows.errors import CmsError
-from cms_workflows.i18n import pick, t
+from cms_workflows.core.errors import CmsError
+from cms_workflows.core.i18n import pick, t
 
 app = typer.Typer(help="碳管理体系工作流与文件控制 / carbon management system workflows", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -27,9 +27,9 @@ policy_app = typer.Typer(help="权限策略 / access policy", no_args_is_help=Tr
 app.add_typer(users_app, name="users")
 app.add_typer(sites_app, name="sites")
 app.add_typer(policy_app, name="policy")
-from cms_workflows.accounting import cli as accounting_cli  # noqa: E402
+from cms_workflows.cli import accounting as accounting_cli  # noqa: E402
 app.add_typer(accounting_cli.app, name="accounting")
-from cms_workflows.documents import cli as documents_cli  # noqa: E402
+from cms_workflows.cli import documents as documents_cli  # noqa: E402
 app.add_typer(documents_cli.app, name="doc")
 
 
@@ -59,7 +59,7 @@ def _global(
 def database(check_schema: bool = True):
     """The configured database; unless it is `cms init` asking, one whose schema is current."""
     from cms_workflows.bootstrap import metadata  # noqa: F401  (complete model registry)
-    from cms_workflows.db import Database, alembic_config
+    from cms_workflows.core.db import Database, alembic_config
 
     db = Database.from_settings()
     if check_schema:
@@ -79,7 +79,7 @@ def parse_date(value: Optional[str], field: str) -> Optional[date]:
     try:
         return datetime.strptime(value, "%Y-%m-%d").date()
     except ValueError:
-        from cms_workflows.errors import ValidationFailed
+        from cms_workflows.core.errors import ValidationFailed
 
         raise ValidationFailed("error.validation", problems=[{"field": field, "message": f"{value!r}: YYYY-MM-DD"}]) from None
 
@@ -106,7 +106,7 @@ def init(
     admin_name: str = typer.Option("系统管理员", help="display name of the administrator"),
 ) -> None:
     """创建或升级数据库（迁移），载入附录A岗位，建立系统用户与管理员 / create or upgrade the database."""
-    from cms_workflows import installation
+    from cms_workflows.bootstrap import installation
 
     db = database(check_schema=False)
     result = installation.initialize(db, admin=admin, admin_name=admin_name)
@@ -126,7 +126,7 @@ def verify(
     no_anchor: bool = typer.Option(False, "--no-anchor", help="do not record the verified head"),
 ) -> None:
     """核验审核追踪哈希链与文件库 / verify the audit chain and every stored file; exit 1 on the first break."""
-    from cms_workflows.verification import verify_installation
+    from cms_workflows.audit.verification import verify_installation
 
     report = verify_installation(database(), record_anchor=not no_anchor)
     for line in report.lines:
@@ -139,7 +139,7 @@ def verify(
 @app.command("export-evidence")
 def export_evidence(out: Path = typer.Argument(..., help="the zip file to write")) -> None:
     """导出证据包（审核事件、文件、清单与独立核验脚本）/ export the evidence pack for an external auditor."""
-    from cms_workflows import evidence
+    from cms_workflows.audit import evidence
 
     manifest = evidence.export(database(), state.actor, out)
     typer.echo(t("cli.evidence_written", path=str(out), events=manifest["events"], files=sum(1 for m in manifest["members"] if m.startswith("files/"))))
@@ -176,7 +176,7 @@ def demo(
 @policy_app.command("check")
 def policy_check() -> None:
     """检查 model.conf / policy.csv / vocabulary.yaml / approval routes / check the policy files."""
-    from cms_workflows import installation
+    from cms_workflows.bootstrap import installation
 
     for line in installation.check_policies():
         typer.echo(line)

@@ -54,7 +54,7 @@ def run(db, year: int, out_dir: Path, echo) -> dict:
     from cms_workflows.accounting import charts
     from cms_workflows.accounting import service as acc
     from cms_workflows.accounting.factors import Options
-    from cms_workflows.i18n import t
+    from cms_workflows.core.i18n import t
 
     base_year = year - 1
     rng = random.Random(2025)

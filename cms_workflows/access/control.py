@@ -25,7 +25,7 @@ from typing import Iterable
 
 import yaml
 
-from cms_workflows.errors import AccessDenied, PolicyError
+from cms_workflows.core.errors import AccessDenied, PolicyError
 
 COMPANY_WIDE = "*"
 
@@ -294,7 +294,7 @@ class PositionNames:
     def __format__(self, spec: str) -> str:
         if not self.codes:
             return "—"
-        from cms_workflows.i18n import pick
+        from cms_workflows.core.i18n import pick
         from cms_workflows.org.service import position_labels
 
         labels = position_labels()

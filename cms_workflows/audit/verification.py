@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from cms_workflows import audit
-from cms_workflows.filestore import FileStore
-from cms_workflows.i18n import t
+from cms_workflows.core.filestore import FileStore
+from cms_workflows.core.i18n import t
 
 _stored_hash_sources: list[Callable] = []
 

@@ -24,7 +24,7 @@ MARKER = ".cms-demo"
 def _fresh_directory(directory: Path) -> None:
     if directory.exists() and any(directory.iterdir()):
         if not (directory / MARKER).exists():
-            from cms_workflows.errors import CmsError
+            from cms_workflows.core.errors import CmsError
 
             raise CmsError("demo.not_a_demo_dir", path=str(directory))
         shutil.rmtree(directory)
@@ -33,12 +33,14 @@ def _fresh_directory(directory: Path) -> None:
 
 
 def run(directory: Path, echo=print) -> dict:
-    from cms_workflows import demo_accounting, demo_company, demo_documents, evidence, installation
-    from cms_workflows.config import get_settings
-    from cms_workflows.db import Database
-    from cms_workflows.i18n import t
+    from cms_workflows.audit import evidence
+    from cms_workflows.bootstrap import installation
+    from cms_workflows.demo import accounting as demo_accounting, company as demo_company, documents as demo_documents
+    from cms_workflows.core.config import get_settings
+    from cms_workflows.core.db import Database
+    from cms_workflows.core.i18n import t
     from cms_workflows.org import service as org
-    from cms_workflows.verification import verify_installation
+    from cms_workflows.audit.verification import verify_installation
 
     directory = Path(directory).resolve()
     _fresh_directory(directory)
@@ -78,7 +80,7 @@ def run(directory: Path, echo=print) -> dict:
     checked = subprocess.run([sys.executable, "-I", "-c", _run_script(), str(pack)], capture_output=True, text=True)
     echo(t("demo.evidence", path=str(pack), events=manifest["events"], check=checked.stdout.strip()))
     if not report.ok or checked.returncode != 0:
-        from cms_workflows.errors import CmsError
+        from cms_workflows.core.errors import CmsError
 
         raise CmsError("demo.failed")
     db.dispose()

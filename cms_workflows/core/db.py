@@ -23,7 +23,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
-from cms_workflows.config import Settings, get_settings
+from cms_workflows.core.config import Settings, get_settings
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 

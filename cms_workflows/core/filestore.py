@@ -53,7 +53,7 @@ class FileStore:
         return StoredFile(digest, len(data), target)
 
     def get(self, sha256: str) -> bytes:
-        from cms_workflows.errors import NotFound
+        from cms_workflows.core.errors import NotFound
 
         path = self.path_for(sha256)
         if not path.exists():

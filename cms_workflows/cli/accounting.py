@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from cms_workflows.i18n import t
+from cms_workflows.core.i18n import t
 
 app = typer.Typer(help="碳排放核算 / emissions accounting (GB/T 32150)", no_args_is_help=True)
 baseline_app = typer.Typer(help="碳基准与偏差 / baselines and deviations", no_args_is_help=True)
@@ -17,7 +17,7 @@ app.add_typer(plan_app, name="plan")
 
 
 def _core():
-    from cms_workflows import cli as core  # late: cms_workflows.cli imports this module
+    from cms_workflows.cli import main as core  # late: cms_workflows.cli imports this module
 
     return core
 
@@ -91,7 +91,7 @@ def import_(ctx: typer.Context, path: Path, replace: bool = typer.Option(False, 
     try:
         data = path.read_bytes()
     except OSError as e:
-        from cms_workflows.errors import ValidationFailed
+        from cms_workflows.core.errors import ValidationFailed
 
         raise ValidationFailed("accounting.bad_file", reason=f"{path}: {e.strerror}") from None
     with core.database().unit_of_work() as session:
@@ -110,7 +110,7 @@ def calculate(ctx: typer.Context, first: str, last: str, site: list[str] | None 
               gwp: str = typer.Option("AR5", "--gwp", help="AR5 | AR6")) -> None:
     """按 GB/T 32150 核算一个期间 / calculate a period per GB/T 32150 (closed months: a recalculation awaiting approval)."""
     from cms_workflows.accounting.factors import Options
-    from cms_workflows.errors import ValidationFailed
+    from cms_workflows.core.errors import ValidationFailed
 
     core = _core()
     try:
@@ -147,7 +147,7 @@ def results(ctx: typer.Context, first: str | None = typer.Option(None, "--from")
             out: Path | None = typer.Option(None, "--out", help=".xlsx or .csv")) -> None:
     """核算结果（按站点、单元、设施、类别、月份）/ results per site, unit, facility, category and month; CSV or Excel with --out."""
     from cms_workflows.accounting import calculation
-    from cms_workflows.errors import ValidationFailed
+    from cms_workflows.core.errors import ValidationFailed
 
     if level not in calculation.LEVELS or by not in ("month", "year"):
         raise ValidationFailed("accounting.bad_level", problems=[{"field": "level", "message": ", ".join(calculation.LEVELS)}])

@@ -9,14 +9,14 @@ from typing import Optional
 import typer
 import yaml
 
-from cms_workflows.errors import ValidationFailed
-from cms_workflows.i18n import t
+from cms_workflows.core.errors import ValidationFailed
+from cms_workflows.core.i18n import t
 
 app = typer.Typer(help="文件控制 / document control (R-7.5)", no_args_is_help=True)
 
 
 def _core():
-    from cms_workflows import cli as core  # late: cms_workflows.cli imports this module
+    from cms_workflows.cli import main as core  # late: cms_workflows.cli imports this module
 
     return core
 

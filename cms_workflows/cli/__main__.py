@@ -1,0 +1,3 @@
+from cms_workflows.cli.main import main
+
+main()
