@@ -19,8 +19,11 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from cms_workflows.bootstrap import configure
 from cms_workflows.core.config import Settings, get_settings
 from cms_workflows.core.db import Database
+
+configure()  # access reads the organisation through org's directory, as in every process of cms
 
 PG_URL = os.environ.get("CMS_TEST_DATABASE_URL")
 TEST_AUDIT_KEY = "test-audit-key-not-secret"
@@ -135,11 +138,12 @@ def settings(db) -> Settings:
 @pytest.fixture
 def company(db) -> dict[str, list[str]]:
     """The demo company (cms_workflows.demo.company): {position: [usernames]} as seeded."""
+    from cms_workflows.org import queries as org_queries
     from cms_workflows.org import service as org
 
     with db.read() as session:
         holders: dict[str, list[str]] = {}
-        for username, position, _site in org.active_assignments(session):
+        for username, position, _site in org_queries.active_assignments(session):
             holders.setdefault(position, []).append(username)
     return {k: sorted(v) for k, v in holders.items()}
 

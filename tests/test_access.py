@@ -11,8 +11,9 @@ import pytest
 from cms_workflows import access
 from cms_workflows.access import AccessControl, Policy, Resource
 from cms_workflows.core.errors import AccessDenied, PolicyError
+from cms_workflows.org import queries as org_queries
 from cms_workflows.org import service as org
-from cms_workflows.org.service import known_position_codes
+from cms_workflows.access.roles import known_position_codes
 
 POLICY = Policy()
 POSITIONS = sorted(known_position_codes())
@@ -49,7 +50,7 @@ def test_matrix_fast_path_decides_exactly_as_casbin(db, position):
         org.assign(session, "admin", "site.user", position, "HN01")
         org.assign(session, "admin", "wide.user", position, "*")
     with db.read() as session:
-        reference = POLICY.reference_enforcer([(u, p, s) for u, p, s in org.active_assignments(session)])
+        reference = POLICY.reference_enforcer([(u, p, s) for u, p, s in org_queries.active_assignments(session)])
         unauthorized_successes, wrong_denials, checked = [], [], 0
         for user, held_at in (("site.user", "HN01"), ("wide.user", "*")):
             for obj, actions in POLICY.vocabulary.items():
@@ -198,7 +199,7 @@ def test_malformed_policy_line_is_a_clear_error_naming_the_line(tmp_path, line, 
 
 def test_custom_policy_changes_decisions(tmp_path, company, db):
     folder, _ = _policy_copy(tmp_path, "p, purchaser, *, doc.policy, approve")
-    access.set_access(AccessControl(Policy(folder)))
+    access.set_access(AccessControl(Policy(folder), access.directory()))
     try:
         with db.read() as session:
             assert access.can(session, "purchaser.hn01", "approve", Resource("doc.policy", site="HN01"))

@@ -14,10 +14,11 @@ from hypothesis import given, settings as hsettings, strategies as st
 from sqlalchemy import text
 
 from cms_workflows import audit
-from cms_workflows.audit import evidence
+from cms_workflows.audit import chain as audit_chain, evidence
 from cms_workflows.access import Grant
+from cms_workflows.org import queries as org_queries
 from cms_workflows.org import service as org
-from cms_workflows.audit.verification import verify_installation
+from cms_workflows.bootstrap import export_evidence, verify_installation
 from tests.conftest import PG_URL, requires_postgres
 
 ADMIN = Grant("admin", "system_admin", "*")
@@ -61,7 +62,7 @@ def head_seq(db) -> int:
 @hsettings(max_examples=200)
 def test_canonical_body_is_the_canonical_json_of_the_event(actor, object_id, payload):
     payload_text = audit.canonical_json(payload)
-    body = audit.canonical_body(7, "2026-01-01T00:00:00.000000Z", actor, "pos", "HN01", "a.b", "thing", object_id, payload_text, "0" * 64)
+    body = audit_chain.canonical_body(7, "2026-01-01T00:00:00.000000Z", actor, "pos", "HN01", "a.b", "thing", object_id, payload_text, "0" * 64)
     expected = json.dumps(
         {"seq": 7, "occurred_at": "2026-01-01T00:00:00.000000Z", "actor": actor, "position": "pos", "site": "HN01",
          "action": "a.b", "object_type": "thing", "object_id": object_id, "payload": json.loads(payload_text), "prev_hash": "0" * 64},
@@ -89,7 +90,7 @@ def test_event_is_written_in_the_same_transaction_as_the_change(db):
             raise RuntimeError("the command fails after its event was appended")
     assert head_seq(db) == before
     with db.read() as session:
-        assert not [s for s in org.list_sites(session) if s.code == "HN09"]
+        assert not [s for s in org_queries.list_sites(session) if s.code == "HN09"]
     with db.unit_of_work() as session:
         org.create_site(session, "admin", "HN09", "九厂")
     with db.read() as session:
@@ -139,7 +140,7 @@ def test_reordered_events_are_detected_at_the_first_moved_event(db):
 def _forge(db, seq: int, prev_hash: str) -> str:
     """An event made by someone who knows the hash rule but not the installation's key."""
     occurred_at, payload = "2026-01-01T00:00:00.000000Z", audit.canonical_json({"approved": True})
-    body = audit.canonical_body(seq, occurred_at, "gm", "general_manager", "HN01", "documents.revision.approve", "revision", "42", payload, prev_hash)
+    body = audit_chain.canonical_body(seq, occurred_at, "gm", "general_manager", "HN01", "documents.revision.approve", "revision", "42", payload, prev_hash)
     h = hashlib.sha256(body.encode()).hexdigest()
     return (
         "INSERT INTO audit_event (seq, occurred_at, actor, position, site, action, object_type, object_id, payload, prev_hash, hash, mac) "
@@ -224,7 +225,7 @@ def test_concurrent_writers_on_sqlite_leave_one_chain_without_gaps(db):
 def test_evidence_pack_verifies_without_our_code(company, db, tmp_path):
     append(db, 3)
     pack = tmp_path / "pack.zip"
-    manifest = evidence.export(db, "verifier", pack)
+    manifest = export_evidence(db, "verifier", pack)
     script = tmp_path / "verify_evidence.py"
     script.write_bytes(zipfile.ZipFile(pack).read("verify_evidence.py"))
     ok = subprocess.run([sys.executable, "-I", str(script), str(pack)], capture_output=True, text=True)
@@ -253,7 +254,7 @@ def test_only_permitted_positions_export_evidence(company, db, tmp_path):
     from cms_workflows.core.errors import AccessDenied
 
     with pytest.raises(AccessDenied):
-        evidence.export(db, "purchaser.hn01", tmp_path / "x.zip")
+        export_evidence(db, "purchaser.hn01", tmp_path / "x.zip")
     assert not (tmp_path / "x.zip").exists()
 
 

@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from cms_workflows import audit
+from cms_workflows.org import queries as org_queries
 from cms_workflows.org import service as org
 
 
@@ -34,7 +35,7 @@ def test_users_sites_and_assignments_through_the_cli(db, cli_env):
     listed = cms(cli_env, "users", "list", locale="en")
     assert "zhang.san" in listed.stdout and "carbon_accountant@HN01" in listed.stdout and "Username" in listed.stdout
     with db.read() as session:
-        (a, _u), = org.list_assignments(session, "zhang.san")
+        (a, _u), = org_queries.list_assignments(session, "zhang.san")
     r = cms(cli_env, "users", "end", str(a.id), "--date", "2025-12-31", "--reason", "调岗")
     assert r.returncode == 0 and "2025-12-31" in r.stdout
 
@@ -115,7 +116,7 @@ def test_init_is_idempotent_and_keeps_data(db, cli_env):
 
     assert all(head in r.stdout for head in SCRIPTS.get_heads())
     with db.read() as session:
-        assert [s.code for s in org.list_sites(session)] == ["HN05"]
+        assert [s.code for s in org_queries.list_sites(session)] == ["HN05"]
     assert event_count(db) == before
 
 

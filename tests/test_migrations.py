@@ -13,6 +13,7 @@ from cms_workflows.bootstrap import installation
 from cms_workflows.demo import company as demo_company
 from cms_workflows.bootstrap import metadata
 from cms_workflows.core.db import alembic_config
+from cms_workflows.org import queries as org_queries
 from cms_workflows.org import service as org
 
 SCRIPTS = ScriptDirectory.from_config(alembic_config("sqlite://"))
@@ -60,7 +61,7 @@ def test_upgrade_from_an_earlier_revision_keeps_every_row(empty_db, revision):
     assert chain_after.ok and (chain_after.head_seq, chain_after.head_hash) == (chain_before.head_seq, chain_before.head_hash)
     assert empty_db.current_revisions() == set(SCRIPTS.get_heads())
     with empty_db.read() as session:
-        assert org.get_user(session, "carbon_accountant.hn01").active
+        assert org_queries.get_user(session, "carbon_accountant.hn01").active
 
 
 def test_triggers_exist_after_init(db):

@@ -9,6 +9,7 @@ import yaml
 
 from cms_workflows import audit
 from cms_workflows.core.errors import AccessDenied, NotFound, ValidationFailed
+from cms_workflows.org import queries as org_queries
 from cms_workflows.org import service as org
 
 
@@ -17,8 +18,8 @@ def test_annex_a_table_is_seeded_with_both_languages_and_duties(db):
     annex = [p for d in roles["departments"] if d["source"] == "annex_a" for p in d["positions"] if p.get("source") != "added"]
     assert len(annex) == 23  # 表A.1: 1 + 5 + 2 + 3 + 2 + 3 + 4 + 3 positions
     with db.read() as session:
-        positions = {p.code: p for p in org.list_positions(session)}
-        departments = {d.code for d in org.list_departments(session)}
+        positions = {p.code: p for p in org_queries.list_positions(session)}
+        departments = {d.code for d in org_queries.list_departments(session)}
     assert {"top_management", "carbon_management", "energy_management", "environmental_protection", "production",
             "rnd", "procurement", "quality_control"} <= departments
     for p in positions.values():
@@ -42,7 +43,7 @@ def test_assignment_lifecycle_keeps_history(db):
         org.end_assignment(session, "admin", first.id, date(2025, 6, 30), "调岗")
         org.assign(session, "admin", "wang.wu", "energy_data_admin", "HN01", date(2025, 7, 1))
     with db.read() as session:
-        rows = org.list_assignments(session, "wang.wu")
+        rows = org_queries.list_assignments(session, "wang.wu")
         events = audit.events_for(session, "assignment")
     assert [(a.valid_from, a.valid_to) for a, _ in rows] == [(date(2025, 1, 1), date(2025, 6, 30)), (date(2025, 7, 1), None)]
     assert rows[0][0].end_reason == "调岗"
@@ -65,14 +66,14 @@ def test_bad_assignment_is_a_clear_error_and_writes_nothing(db, kwargs, key):
         org.create_user(session, "admin", "zhao", "赵六")
         org.assign(session, "admin", "zhao", "carbon_accountant", "HN01", date(2025, 1, 1), date(2025, 12, 31))
     with db.read() as session:
-        before = (len(org.list_assignments(session)), len(audit.events_for(session)))
+        before = (len(org_queries.list_assignments(session)), len(audit.events_for(session)))
     with pytest.raises((ValidationFailed, NotFound)) as err:
         with db.unit_of_work() as session:
             org.assign(session, "admin", **kwargs)
     assert err.value.key == key
     assert err.value.message("zh-CN") != key  # a translated message, not the bare key
     with db.read() as session:
-        assert (len(org.list_assignments(session)), len(audit.events_for(session))) == before
+        assert (len(org_queries.list_assignments(session)), len(audit.events_for(session))) == before
 
 
 def test_non_overlapping_reassignment_is_allowed(db):
@@ -119,8 +120,8 @@ def test_deactivation_ends_assignments_and_deletes_nothing(company, db):
     with db.unit_of_work() as session:
         org.deactivate_user(session, "admin", "purchaser.hn01", "离职")
     with db.read() as session:
-        user = org.get_user(session, "purchaser.hn01")
-        rows = org.list_assignments(session, "purchaser.hn01")
+        user = org_queries.get_user(session, "purchaser.hn01")
+        rows = org_queries.list_assignments(session, "purchaser.hn01")
     assert not user.active and user.deactivated_at is not None
     assert rows and all(a.valid_to is not None and a.valid_to <= max(today, a.valid_from) for a, _ in rows)
     with pytest.raises(ValidationFailed):

@@ -38,8 +38,6 @@ from cms_workflows.accounting.models import (
 from cms_workflows.accounting.pareto import pareto as pareto_table
 from cms_workflows.core.db import utcnow
 from cms_workflows.core.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
-from cms_workflows.core.filestore import FileStore
-from cms_workflows.audit.verification import register_stored_hashes
 from cms_workflows.org.models import Site
 
 PARAMETERS = ("ncv", "carbon_content", "oxidation", "ef", "gwp", "calcination", "cao_fraction", "mgo_fraction")
@@ -212,7 +210,7 @@ def import_activity(session, username: str, data: bytes, filename: str, replace:
              "message": f"{r.period} of {r.facility}/{r.material} exists already (import #{r.import_id}); import with replace to correct it"}
             for r in clash.head(importing.MAX_PROBLEMS).itertuples()])
     # the file itself is evidence: stored by its hash, re-checked by `cms verify`, exported in evidence packs
-    FileStore(session.info["database"].settings.file_store_dir).put(data)
+    session.files.put(data)
     batch = ImportBatch(sha256=sha, filename=filename[:300], rows=len(frame), warnings=len(parsed.warnings),
                         replaces=bool(replace and len(clash)), imported_by=username)
     session.add(batch)
@@ -561,9 +559,3 @@ def triggers(session, site: str | None = None) -> list[BaselineTrigger]:
     if site:
         q = q.where(BaselineTrigger.site == site)
     return list(session.exec(q))
-
-
-@register_stored_hashes
-def stored_import_files(session) -> set[str]:
-    """Hashes of imported activity files, which the file store must hold (`cms verify`)."""
-    return set(session.exec(select(ImportBatch.sha256)))

@@ -15,17 +15,23 @@ from importlib import resources
 from pathlib import Path
 
 from cms_workflows import audit
-from cms_workflows.access import Resource, require
-from cms_workflows.core.filestore import FileStore, sha256_bytes
+from cms_workflows.audit.commands import Command, command
+from cms_workflows.audit.verification import referenced_files
+from cms_workflows.core.filestore import sha256_bytes
 
 FIXED_ZIP_TIME = (2000, 1, 1, 0, 0, 0)
 
 
-def export(db, actor: str, out: Path) -> dict:
-    """Write the pack; the export itself is an audited action (and is in the pack)."""
-    with db.unit_of_work() as session:
-        grant = require(session, actor, "export", Resource("audit_trail"))
-        audit.record(session, grant, "audit.evidence.export", "audit_trail", "*", {"file": Path(out).name})
+@command("audit.evidence.export", action="export", resource="audit_trail", audit_object="audit_trail")
+def record_export(cmd: Command, filename: str) -> None:
+    cmd.object_id, cmd.payload = "*", {"file": filename}
+
+
+def export(db, actor: str, out: Path, stored_hashes) -> dict:
+    """Write the pack; the export itself is an audited action (and is in the pack). The pack holds the
+    stored files that committed rows refer to (`stored_hashes`, from the bootstrap), nothing else."""
+    with db.unit_of_work() as uow:
+        record_export(uow, actor, Path(out).name)
     members: dict[str, bytes] = {}
     with db.read_connection() as conn:
         buf = io.StringIO()
@@ -39,11 +45,8 @@ def export(db, actor: str, out: Path) -> dict:
             head = (record["seq"], record["hash"])
             count += 1
         members["events.jsonl"] = buf.getvalue().encode("utf-8")
-    store = FileStore(db.settings.file_store_dir)
-    if store.root.exists():
-        for path in sorted(store.root.glob("??/*")):
-            if not path.name.startswith(".incoming-"):
-                members[f"files/{path.name}"] = path.read_bytes()
+    for digest in sorted(referenced_files(db, stored_hashes)):
+        members[f"files/{digest}"] = db.files.get(digest)
     members["verify_evidence.py"] = (resources.files("cms_workflows") / "data" / "verify_evidence.py").read_bytes()
     manifest = {
         "format": "cms_workflows evidence pack 1",

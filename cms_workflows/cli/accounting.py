@@ -7,23 +7,15 @@ from pathlib import Path
 
 import typer
 
+from cms_workflows.cli.common import acting_user, database, print_table, term
+from cms_workflows.core.errors import ValidationFailed
 from cms_workflows.core.i18n import t
 
-app = typer.Typer(help="碳排放核算 / emissions accounting (GB/T 32150)", no_args_is_help=True)
-baseline_app = typer.Typer(help="碳基准与偏差 / baselines and deviations", no_args_is_help=True)
-plan_app = typer.Typer(help="数据收集计划 / data collection plan", no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True)
+baseline_app = typer.Typer(no_args_is_help=True)
+plan_app = typer.Typer(no_args_is_help=True)
 app.add_typer(baseline_app, name="baseline")
 app.add_typer(plan_app, name="plan")
-
-
-def _core():
-    from cms_workflows.cli import main as core  # late: cms_workflows.cli imports this module
-
-    return core
-
-
-def _actor(ctx: typer.Context) -> str:
-    return _core().acting_user(ctx)
 
 
 def _service():
@@ -34,9 +26,9 @@ def _service():
 
 def _write_table(frame, out: Path | None) -> None:
     if out is None:
-        core = _core()
-        core.print_table(list(map(str, frame.columns)), [[f"{v:.4f}" if isinstance(v, float) else str(v) for v in row]
-                                                         for row in frame.itertuples(index=False)])
+        # on screen the columns read in the user's language; files keep the column codes
+        headers = [term(f"cli.accounting.col.{c}", str(c)) for c in frame.columns]
+        print_table(headers, [[f"{v:.4f}" if isinstance(v, float) else str(v) for v in row] for row in frame.itertuples(index=False)])
         return
     if out.suffix.lower() == ".xlsx":
         frame.to_excel(out, index=False, sheet_name="results")
@@ -50,9 +42,8 @@ def plan_add(ctx: typer.Context, site: str, production_unit: str, facility: str,
              data_source: str = typer.Option("meter", "--data-source"),
              facility_name: str = typer.Option("", "--name"),
              calibrated: bool | None = typer.Option(None, "--calibrated/--not-calibrated")) -> None:
-    core = _core()
-    with core.database().unit_of_work() as session:
-        item_id = _service().add_plan_item(session, _actor(ctx), site=site, production_unit=production_unit,
+    with database().unit_of_work() as session:
+        item_id = _service().add_plan_item(session, acting_user(ctx), site=site, production_unit=production_unit,
                                            facility=facility, category=category, material=material, unit=unit,
                                            data_source=data_source, facility_name=facility_name,
                                            meter_calibrated=calibrated)
@@ -64,10 +55,8 @@ def factor_add(ctx: typer.Context, material: str, parameter: str, value: float, 
                site: str = typer.Option("*", "--site"), source: str = typer.Option("", "--source"),
                unit: str | None = typer.Option(None, "--unit"), year_from: int | None = typer.Option(None, "--from-year"),
                year_to: int | None = typer.Option(None, "--to-year")) -> None:
-    """Company factor with evidence (a measured carbon content, a regional grid factor, …)."""
-    core = _core()
-    with core.database().unit_of_work() as session:
-        oid = _service().add_factor_override(session, _actor(ctx), material=material, parameter=parameter,
+    with database().unit_of_work() as session:
+        oid = _service().add_factor_override(session, acting_user(ctx), material=material, parameter=parameter,
                                              value=value, evidence=evidence, site=site, source=source, unit=unit,
                                              year_from=year_from, year_to=year_to)
     typer.echo(t("accounting.cli.factor_added", override_id=oid))
@@ -75,27 +64,21 @@ def factor_add(ctx: typer.Context, material: str, parameter: str, value: float, 
 
 @app.command("template")
 def template(ctx: typer.Context, out: Path, periods: list[str] = typer.Option(..., "--period"), site: str | None = typer.Option(None, "--site")) -> None:
-    """生成活动数据填报模板（按数据收集计划）/ the activity-data template from the data collection plan (CSV or .xlsx)."""
-    core = _core()
     fmt = "csv" if out.suffix.lower() == ".csv" else "xlsx"
-    with core.database().read() as session:
-        data = _service().template(session, _actor(ctx), periods, site, fmt)
+    with database().read() as session:
+        data = _service().template(session, acting_user(ctx), periods, site, fmt)
     out.write_bytes(data)
     typer.echo(t("accounting.cli.written", path=out))
 
 
 @app.command("import")
-def import_(ctx: typer.Context, path: Path, replace: bool = typer.Option(False, "--replace", help="correct already imported months")) -> None:
-    """导入活动数据（整文件原子、同一文件不重复）/ import activity data: all rows or none, the same file only once."""
-    core = _core()
+def import_(ctx: typer.Context, path: Path, replace: bool = typer.Option(False, "--replace")) -> None:
     try:
         data = path.read_bytes()
     except OSError as e:
-        from cms_workflows.core.errors import ValidationFailed
-
         raise ValidationFailed("accounting.bad_file", reason=f"{path}: {e.strerror}") from None
-    with core.database().unit_of_work() as session:
-        r = _service().import_activity(session, _actor(ctx), data, path.name, replace=replace)
+    with database().unit_of_work() as session:
+        r = _service().import_activity(session, acting_user(ctx), data, path.name, replace=replace)
     if r.duplicate:
         typer.echo(t("accounting.cli.duplicate", import_id=r.import_id))
         return
@@ -106,13 +89,10 @@ def import_(ctx: typer.Context, path: Path, replace: bool = typer.Option(False, 
 
 @app.command("calculate")
 def calculate(ctx: typer.Context, first: str, last: str, site: list[str] | None = typer.Option(None, "--site"),
-              electricity: str = typer.Option("statistical", "--electricity", help="statistical | market"),
-              gwp: str = typer.Option("AR5", "--gwp", help="AR5 | AR6")) -> None:
-    """按 GB/T 32150 核算一个期间 / calculate a period per GB/T 32150 (closed months: a recalculation awaiting approval)."""
+              electricity: str = typer.Option("statistical", "--electricity"),
+              gwp: str = typer.Option("AR5", "--gwp")) -> None:
     from cms_workflows.accounting.factors import Options
-    from cms_workflows.core.errors import ValidationFailed
 
-    core = _core()
     try:
         options = Options(electricity_kind=electricity, gwp_set=gwp)
         from cms_workflows.accounting.factors import FactorLibrary
@@ -120,9 +100,9 @@ def calculate(ctx: typer.Context, first: str, last: str, site: list[str] | None 
         FactorLibrary(options=options)
     except ValueError as e:
         raise ValidationFailed("error.validation", problems=[{"field": "options", "message": str(e)}]) from None
-    with core.database().unit_of_work() as session:
-        r = _service().calculate(session, _actor(ctx), first, last, site or None, options)
-    typer.echo(t("accounting.cli.run", run_id=r.run_id, status=r.status, total=f"{r.total_tco2e:.3f}"))
+    with database().unit_of_work() as session:
+        r = _service().calculate(session, acting_user(ctx), first, last, site or None, options)
+    typer.echo(t("accounting.cli.run", run_id=r.run_id, status=t(f"cli.accounting.run_status.{r.status}"), total=f"{r.total_tco2e:.3f}"))
     if r.differences is not None and len(r.differences):
         typer.echo(t("accounting.cli.differences"))
         _write_table(r.differences, None)
@@ -130,10 +110,8 @@ def calculate(ctx: typer.Context, first: str, last: str, site: list[str] | None 
 
 @app.command("approve")
 def approve(ctx: typer.Context, run_id: int) -> None:
-    """批准核算结果并锁定期间 / approve a calculation run and lock its months (not one's own run)."""
-    core = _core()
-    with core.database().unit_of_work() as session:
-        diff = _service().approve_run(session, _actor(ctx), run_id)
+    with database().unit_of_work() as session:
+        diff = _service().approve_run(session, acting_user(ctx), run_id)
     typer.echo(t("accounting.cli.approved", run_id=run_id))
     if len(diff):
         typer.echo(t("accounting.cli.differences"))
@@ -143,53 +121,44 @@ def approve(ctx: typer.Context, run_id: int) -> None:
 @app.command("results")
 def results(ctx: typer.Context, first: str | None = typer.Option(None, "--from"), last: str | None = typer.Option(None, "--to"),
             run: int | None = typer.Option(None, "--run"), level: str = typer.Option("site", "--level"),
-            by: str = typer.Option("month", "--by", help="month | year"), site: str | None = typer.Option(None, "--site"),
-            out: Path | None = typer.Option(None, "--out", help=".xlsx or .csv")) -> None:
-    """核算结果（按站点、单元、设施、类别、月份）/ results per site, unit, facility, category and month; CSV or Excel with --out."""
+            by: str = typer.Option("month", "--by"), site: str | None = typer.Option(None, "--site"),
+            out: Path | None = typer.Option(None, "--out")) -> None:
     from cms_workflows.accounting import calculation
-    from cms_workflows.core.errors import ValidationFailed
 
     if level not in calculation.LEVELS or by not in ("month", "year"):
         raise ValidationFailed("accounting.bad_level", problems=[{"field": "level", "message": ", ".join(calculation.LEVELS)}])
     if run is None and (first is None or last is None):
-        raise ValidationFailed("accounting.bad_period", problems=[{"field": "--from/--to", "message": "required without --run"}])
-    core = _core()
-    with core.database().read() as session:
-        frame = _service().results_for(session, _actor(ctx), run, first, last, site)
+        raise ValidationFailed("accounting.bad_period", problems=[{"field": "--from/--to", "message": t("cli.accounting.period_required")}])
+    with database().read() as session:
+        frame = _service().results_for(session, acting_user(ctx), run, first, last, site)
     _write_table(calculation.rollup(frame, level, by) if len(frame) else frame, out)
 
 
 @app.command("quality")
 def quality(ctx: typer.Context, first: str, last: str, site: str | None = typer.Option(None, "--site")) -> None:
-    """数据质量评估：完整性、一致性、准确性 / data quality: completeness, consistency, accuracy, with the list of gaps."""
-    core = _core()
-    with core.database().read() as session:
-        report = _service().quality(session, _actor(ctx), first, last, site)
+    with database().read() as session:
+        report = _service().quality(session, acting_user(ctx), first, last, site)
     typer.echo(t("accounting.cli.score", **{k: report[k] for k in ("score", "completeness", "consistency", "accuracy")}))
     for g in report["gaps"][:200]:
-        typer.echo(f"  [{g['kind']}] {g['site']} {g['facility']} {g['material']} {g['period']}: {g['message']}")
+        typer.echo(t("cli.accounting.gap_line", **{**g, "kind": t(f"cli.accounting.gap_kind.{g['kind']}")}))
 
 
 @app.command("pareto")
 def pareto(ctx: typer.Context, first: str, last: str, threshold: float = typer.Option(0.8, "--threshold"),
            out: Path | None = typer.Option(None, "--out")) -> None:
-    """主要排放设施（帕累托）/ major emitting facilities (Pareto, default 80% share)."""
-    core = _core()
-    with core.database().read() as session:
-        table = _service().major_facilities(session, _actor(ctx), first, last, threshold)
+    with database().read() as session:
+        table = _service().major_facilities(session, acting_user(ctx), first, last, threshold)
     _write_table(table, out)
 
 
 @app.command("charts")
 def charts(ctx: typer.Context, first: str, last: str, folder: Path) -> None:
-    """Monthly trend, category breakdown and Pareto as PNG files for reports."""
     from cms_workflows.accounting import charts as ch
     from cms_workflows.accounting.factors import categories
     from cms_workflows.accounting.pareto import pareto as pareto_table
 
-    core = _core()
-    with core.database().read() as session:
-        frame = _service().official_results(session, _actor(ctx), first, last)
+    with database().read() as session:
+        frame = _service().official_results(session, acting_user(ctx), first, last)
     folder.mkdir(parents=True, exist_ok=True)
     names = {c: v["name_zh"] for c, v in categories().items()}
     for name, png in (("monthly_trend.png", ch.monthly_trend(frame)), ("categories.png", ch.category_breakdown(frame, names)),
@@ -201,25 +170,22 @@ def charts(ctx: typer.Context, first: str, last: str, folder: Path) -> None:
 @baseline_app.command("set")
 def baseline_set(ctx: typer.Context, level: str, base_from: str, base_to: str, scope: str = typer.Option("", "--scope"),
                  method: str = typer.Option("average", "--method")) -> None:
-    core = _core()
-    with core.database().unit_of_work() as session:
-        bid = _service().set_baseline(session, _actor(ctx), level, scope, base_from, base_to, method)
+    with database().unit_of_work() as session:
+        bid = _service().set_baseline(session, acting_user(ctx), level, scope, base_from, base_to, method)
     typer.echo(t("accounting.cli.baseline_set", baseline_id=bid))
 
 
 @baseline_app.command("approve")
 def baseline_approve(ctx: typer.Context, baseline_id: int) -> None:
-    core = _core()
-    with core.database().unit_of_work() as session:
-        _service().approve_baseline(session, _actor(ctx), baseline_id)
+    with database().unit_of_work() as session:
+        _service().approve_baseline(session, acting_user(ctx), baseline_id)
     typer.echo(t("accounting.cli.baseline_approved", baseline_id=baseline_id))
 
 
 @baseline_app.command("deviations")
 def baseline_deviations(ctx: typer.Context, baseline_id: int, first: str, last: str, threshold: float = typer.Option(0.1, "--threshold")) -> None:
-    core = _core()
-    with core.database().read() as session:
-        _table, over = _service().deviations(session, _actor(ctx), baseline_id, first, last, threshold)
+    with database().read() as session:
+        _table, over = _service().deviations(session, acting_user(ctx), baseline_id, first, last, threshold)
     if not over:
         typer.echo(t("accounting.cli.no_deviation"))
     for d in over:
@@ -229,26 +195,21 @@ def baseline_deviations(ctx: typer.Context, baseline_id: int, first: str, last: 
 
 @baseline_app.command("trigger")
 def baseline_trigger(ctx: typer.Context, site: str, trigger: str, description: str, baseline_id: int | None = typer.Option(None, "--baseline")) -> None:
-    core = _core()
-    with core.database().unit_of_work() as session:
-        tid = _service().record_trigger(session, _actor(ctx), site, trigger, description, baseline_id)
+    with database().unit_of_work() as session:
+        tid = _service().record_trigger(session, acting_user(ctx), site, trigger, description, baseline_id)
     typer.echo(t("accounting.cli.trigger_recorded", trigger_id=tid))
 
 
 @app.command("output")
 def output(ctx: typer.Context, site: str, period: str, product_t: float = typer.Option(..., "--product-t"),
            value_10k_cny: float = typer.Option(..., "--value-10k-cny")) -> None:
-    """Product output and output value of a site and month: the Annex F intensity denominators."""
-    core = _core()
-    with core.database().unit_of_work() as session:
-        _service().record_output(session, _actor(ctx), site, period, product_t, value_10k_cny)
+    with database().unit_of_work() as session:
+        _service().record_output(session, acting_user(ctx), site, period, product_t, value_10k_cny)
     typer.echo(t("accounting.cli.output_recorded", site=site, period=period))
 
 
 @app.command("intensity")
 def intensity(ctx: typer.Context, first: str, last: str, out: Path | None = typer.Option(None, "--out")) -> None:
-    """tCO2e per product tonne and per 10,000 CNY output value, per site and year (Annex F)."""
-    core = _core()
-    with core.database().read() as session:
-        table = _service().intensity(session, _actor(ctx), first, last)
+    with database().read() as session:
+        table = _service().intensity(session, acting_user(ctx), first, last)
     _write_table(table, out)

@@ -14,23 +14,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
 from uuid import uuid4
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlmodel import Session
-
+from cms_workflows.core.clock import Clock, utcnow  # noqa: F401  (utcnow: model defaults)
 from cms_workflows.core.config import Settings, get_settings
+from cms_workflows.core.filestore import FileStore
+from cms_workflows.core.uow import UnitOfWork
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-
-
-def utcnow() -> datetime:
-    """Timestamps are stored in UTC, timezone-aware (SQLModel refuses naive datetimes)."""
-    return datetime.now(timezone.utc)
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -65,12 +60,15 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 class Database:
-    """One database: its engine and units of work."""
+    """One database: its engine, its clock and file store, and units of work."""
 
-    def __init__(self, url: str, *, settings: Settings | None = None, **engine_kwargs) -> None:
+    def __init__(self, url: str, *, settings: Settings | None = None, clock: Clock | None = None,
+                 **engine_kwargs) -> None:
         self.url = url
         self.instance = uuid4().hex  # names this database in process-wide caches
         self.settings = settings or get_settings()
+        self.clock = clock or Clock(self.settings.timezone)
+        self.files = FileStore(self.settings.file_store_dir)
         self.engine = make_engine(url, **engine_kwargs)
         self._read_engine = self.engine.execution_options(sqlite_begin="DEFERRED")
 
@@ -84,24 +82,25 @@ class Database:
         return self.engine.dialect.name
 
     @contextmanager
-    def unit_of_work(self) -> Iterator[Session]:
-        """One command: commits on success, rolls back on any exception."""
-        with Session(self.engine, expire_on_commit=False) as session:
-            session.info["database"] = self
+    def unit_of_work(self) -> Iterator[UnitOfWork]:
+        """One command: commits on success (refusing a write without an audit event), rolls back on any
+        exception; files the command stored follow the transaction's fate."""
+        with UnitOfWork(self, bind=self.engine, writing=True) as uow:
             try:
-                yield session
-                session.commit()
+                yield uow
+                uow.commit()
             except BaseException:
-                session.rollback()
+                uow.rollback()
+                uow.files.rolled_back()
                 raise
+            uow.files.committed()
 
     @contextmanager
-    def read(self) -> Iterator[Session]:
+    def read(self) -> Iterator[UnitOfWork]:
         """A read-only unit of work (never commits)."""
         # closing (not rolling back) ends the transaction and keeps loaded objects usable
-        with Session(self._read_engine, expire_on_commit=False) as session:
-            session.info["database"] = self
-            yield session
+        with UnitOfWork(self, bind=self._read_engine, writing=False) as uow:
+            yield uow
 
     @contextmanager
     def read_connection(self):

@@ -56,10 +56,17 @@ class ValidationFailed(CmsError):
         lines = [head]
         for p in self.problems[:50]:
             key = "error.problem_line" if p.get("row") not in (None, "") else "error.problem_field"
-            lines.append(t(key, locale=locale, **{"row": "", "field": "", **p}))
+            message = t(p["key"], locale=locale, **p.get("params", {})) if "key" in p else p.get("message", "")
+            lines.append(t(key, locale=locale, row=p.get("row", ""), field=p.get("field", ""), message=message))
         if len(self.problems) > 50:
             lines.append(t("error.more_problems", locale=locale, count=len(self.problems) - 50))
         return "\n".join(lines)
+
+
+def problem(field: str, key: str, *, row: int | str | None = None, **params: Any) -> dict[str, Any]:
+    """One problem of a ValidationFailed: the field (and row) it is in, and a message key with its
+    parameters, translated when the error is shown, in the reader's language."""
+    return {"row": row, "field": field, "key": key, "params": params}
 
 
 class Conflict(CmsError):

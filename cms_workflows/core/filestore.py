@@ -63,10 +63,16 @@ class FileStore:
     def exists(self, sha256: str) -> bool:
         return self.path_for(sha256).exists()
 
+    def remove(self, sha256: str) -> None:
+        """Only for a file no committed row refers to (a rolled-back transaction's)."""
+        self.path_for(sha256).unlink(missing_ok=True)
+
     def verify(self, expected: set[str] | None = None) -> list[tuple[str, str]]:
         """Re-hash stored files; returns (sha256, problem) pairs, empty when all is well.
 
-        `expected` (hashes the database refers to) also reports files that are missing.
+        Problems are codes: `mismatch` (content does not match its name). With `expected` (the
+        hashes committed rows refer to) also `missing` (named, not stored) and `unreferenced`
+        (stored, named by no committed row: left by a command that did not commit).
         """
         problems: list[tuple[str, str]] = []
         seen: set[str] = set()
@@ -80,7 +86,8 @@ class FileStore:
                     for chunk in iter(lambda: fh.read(1 << 20), b""):
                         h.update(chunk)
                 if h.hexdigest() != path.name:
-                    problems.append((path.name, "content does not match its hash"))
-        for missing in sorted((expected or set()) - seen):
-            problems.append((missing, "missing"))
+                    problems.append((path.name, "mismatch"))
+        if expected is not None:
+            problems.extend((missing, "missing") for missing in sorted(expected - seen))
+            problems.extend((extra, "unreferenced") for extra in sorted(seen - expected))
         return problems

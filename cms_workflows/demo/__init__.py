@@ -34,13 +34,14 @@ def _fresh_directory(directory: Path) -> None:
 
 def run(directory: Path, echo=print) -> dict:
     from cms_workflows.audit import evidence
-    from cms_workflows.bootstrap import installation
+    from cms_workflows.bootstrap import configure, export_evidence, installation
     from cms_workflows.demo import accounting as demo_accounting, company as demo_company, documents as demo_documents
     from cms_workflows.core.config import get_settings
     from cms_workflows.core.db import Database
     from cms_workflows.core.i18n import t
+    from cms_workflows.org import queries as org_queries
     from cms_workflows.org import service as org
-    from cms_workflows.audit.verification import verify_installation
+    from cms_workflows.bootstrap import verify_installation
 
     directory = Path(directory).resolve()
     _fresh_directory(directory)
@@ -60,7 +61,7 @@ def run(directory: Path, echo=print) -> dict:
     # Mid-year handover: the HN02 energy data administrator moves on; a successor takes over.
     with db.unit_of_work() as session:
         leaver = "energy_data_admin.hn02"
-        row = next(a for a, u in org.list_assignments(session, leaver) if a.valid_to is None)
+        row = next(a for a, u in org_queries.list_assignments(session, leaver) if a.valid_to is None)
         org.end_assignment(session, "admin", row.id, date(year, 6, 30), "调岗 / transferred")
         org.create_user(session, "admin", "energy_data_admin2.hn02", "新能源数据员", None)
         org.assign(session, "admin", "energy_data_admin2.hn02", "energy_data_admin", "HN02", date(year, 7, 1))
@@ -76,7 +77,7 @@ def run(directory: Path, echo=print) -> dict:
     for line in report.lines:
         echo("  " + line)
     pack = directory / "evidence-pack.zip"
-    manifest = evidence.export(db, "verifier", pack)
+    manifest = export_evidence(db, "verifier", pack)
     checked = subprocess.run([sys.executable, "-I", "-c", _run_script(), str(pack)], capture_output=True, text=True)
     echo(t("demo.evidence", path=str(pack), events=manifest["events"], check=checked.stdout.strip()))
     if not report.ok or checked.returncode != 0:

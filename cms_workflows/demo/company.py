@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from cms_workflows.org import queries as org_queries
 from cms_workflows.org import service as org
 from cms_workflows.org.models import Position
 
@@ -33,7 +34,7 @@ COMPANY_NAME = ("湖南示范制造有限公司", "Hunan Demo Manufacturing Co.,
 
 
 def per_site_positions(session) -> list[Position]:
-    return [p for p in org.list_positions(session) if p.code not in PER_SITE_EXCLUDED]
+    return [p for p in org_queries.list_positions(session) if p.code not in PER_SITE_EXCLUDED]
 
 
 def seed(session, admin: str = "admin", valid_from: date | None = None) -> dict[str, list[str]]:
@@ -42,7 +43,7 @@ def seed(session, admin: str = "admin", valid_from: date | None = None) -> dict[
     holders: dict[str, list[str]] = {}
 
     def add(username, name, position, site):
-        if not any(u.username == username for u in org.list_users(session)):
+        if not any(u.username == username for u in org_queries.list_users(session)):
             org.create_user(session, admin, username, name, f"{username}@demo.example.cn")
         org.assign(session, admin, username, position, site, valid_from=valid_from)
         holders.setdefault(position, []).append(username)

@@ -36,7 +36,8 @@ def _current(session, number: str) -> tuple:
 
 def distribute(session, username: str, number: str, targets: list[tuple[str, str]]) -> list[Distribution]:
     """Hand the effective revision to the holders of each (position, site); site "*" = wherever the position is held."""
-    from cms_workflows.org.service import known_position_codes, list_sites
+    from cms_workflows.access.roles import known_position_codes
+    from cms_workflows.org.queries import list_sites
 
     doc, rev = _current(session, number)
     grant = access.require(session, username, "distribute", docs.resource_of(doc))
@@ -64,7 +65,7 @@ def distribute(session, username: str, number: str, targets: list[tuple[str, str
 
 def holders(session, rev: Revision) -> list[Holder]:
     """Everyone the revision is distributed to, today."""
-    from cms_workflows.org.service import active_assignments
+    from cms_workflows.org.queries import active_assignments
 
     targets = {(d.position, d.site) for d in session.exec(select(Distribution).where(Distribution.revision_id == rev.id))}
     positions = {p for p, _s in targets}

@@ -9,8 +9,7 @@ process, gives the same bytes as the stored file.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
-from zoneinfo import ZoneInfo
+from datetime import date, datetime
 
 from sqlmodel import select
 
@@ -19,20 +18,16 @@ from cms_workflows.access import Resource
 from cms_workflows.documents import registry, rendering
 from cms_workflows.documents.models import CompanyTemplate, Decision, Document, Revision, RouteStep
 from cms_workflows.core.errors import NotFound, ValidationFailed
-from cms_workflows.core.filestore import FileStore, sha256_bytes
+from cms_workflows.core.filestore import sha256_bytes
 from cms_workflows.core.i18n import normalize, pick
-from cms_workflows.audit.verification import register_stored_hashes
 
 # variables a company template must use: a controlled file shows its identity, history and approvals
 REQUIRED_IN_TEMPLATE = frozenset({"doc", "history", "approvals"})
 
 
-def store(session) -> FileStore:
-    return FileStore(session.info["database"].settings.file_store_dir)
-
-
-def _settings(session):
-    return session.info["database"].settings
+def store(uow):
+    """The file store joined to the unit of work's transaction."""
+    return uow.files
 
 
 def local_date(moment: datetime | None, session) -> str:
@@ -43,9 +38,7 @@ def local_date(moment: datetime | None, session) -> str:
 def local_time(moment: datetime | None, session, fmt: str = "%Y-%m-%d %H:%M") -> str:
     if moment is None:
         return ""
-    if moment.tzinfo is None:  # SQLite gives naive values back; they were stored in UTC
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(ZoneInfo(_settings(session).timezone)).strftime(fmt)
+    return session.clock.local(moment).strftime(fmt)
 
 
 def canonical(context: dict) -> str:
@@ -132,7 +125,7 @@ def _display_names(session, usernames: set[str]) -> dict[str, str]:
 
 
 def _position_name(code: str, locale: str) -> str:
-    from cms_workflows.org.service import position_labels
+    from cms_workflows.access.roles import position_labels
 
     labels = position_labels()
     return pick(*labels[code], locale) if code in labels else code
@@ -155,7 +148,7 @@ def build_context(session, doc: Document, rev: Revision, *, controlled: bool) ->
     """
     locale = normalize(doc.language)
     labels = rendering.labels(locale)
-    company = _settings(session).company_name.strip()
+    company = session.settings.company_name.strip()
     if not company:
         raise ValidationFailed("documents.company_name_missing")
     dt = registry.doc_type(doc.doc_type)
@@ -238,7 +231,6 @@ def stored_file(session, doc: Document, rev: Revision) -> bytes:
     return store(session).get(rev.file_sha256)
 
 
-@register_stored_hashes
 def stored_document_files(session) -> set[str]:
     """Hashes the register refers to, which the file store must hold (`cms verify`); destroyed files excepted."""
     hashes = set(session.exec(select(Revision.file_sha256).where(Revision.file_sha256 != None,  # noqa: E711
@@ -250,4 +242,4 @@ def stored_document_files(session) -> set[str]:
 
 def today_or(session, day: date | None) -> date:
     """`day`, or today in the company's time zone (an approval at 02:00 in Changsha is dated that day, not UTC's)."""
-    return day or datetime.now(ZoneInfo(_settings(session).timezone)).date()
+    return day or session.clock.today()

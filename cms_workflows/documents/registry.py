@@ -17,7 +17,6 @@ import yaml
 
 from cms_workflows.core.errors import NotFound, PolicyError
 from cms_workflows.core.i18n import pick, t
-from cms_workflows.bootstrap.installation import register_policy_check
 
 TYPES_FILE = "document_types.yaml"
 ROUTES_FILE = "approval_routes.yaml"
@@ -199,6 +198,3 @@ def check(policy) -> list[str]:
         if code not in types:
             raise _bad(ROUTES_FILE, code, "not a document type")
     return [t("documents.config_ok", types=len(types), routes=len(all_routes), templates=len(templates()))]
-
-
-register_policy_check(check)

@@ -87,14 +87,13 @@ def decide(session, username: str, disposition_id: int, approve: bool, comment: 
 
 def _delete_after_commit(session, hashes: list[str]) -> None:
     """Files go only once the decision is committed, and only if nothing else still refers to the same bytes."""
-    files = output.store(session)
+    database = session.database
 
-    def delete(committed_session):
-        with committed_session.info["database"].read() as reader:
+    def delete(_committed_session):
+        with database.read() as reader:
             still_used = output.stored_document_files(reader)
         for sha in hashes:
-            path = files.path_for(sha)
-            if sha not in still_used and path.exists():
-                path.unlink()
+            if sha not in still_used:
+                database.files.remove(sha)
 
     event.listen(session, "after_commit", delete, once=True)

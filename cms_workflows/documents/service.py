@@ -83,7 +83,7 @@ def require_read(session, username: str, doc: Document) -> Grant:
     if isinstance(result, Grant):
         return result
     if doc.site == COMPANY_WIDE:
-        from cms_workflows.org.service import active_assignments
+        from cms_workflows.org.queries import active_assignments
 
         for site in sorted({s for u, _p, s in active_assignments(session) if u == username}):
             grant = access.get_access().check(session, username, "read", Resource(resource_of(doc).type, site=site))
@@ -316,7 +316,7 @@ def _added_reviewers(session, step: RouteStep) -> list[str]:
 
 def _held_positions(session, username: str, site: str) -> set[str]:
     """Positions the user holds at the document's site today; company documents count company-wide holders only."""
-    from cms_workflows.org.service import active_assignments
+    from cms_workflows.org.queries import active_assignments
 
     sites = {COMPANY_WIDE} if site == COMPANY_WIDE else {site, COMPANY_WIDE}
     return {p for u, p, s in active_assignments(session) if u == username and s in sites}

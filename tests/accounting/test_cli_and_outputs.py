@@ -51,7 +51,7 @@ def test_cli_template_import_calculate_approve_results(db, plan, cli_env, tmp_pa
     assert r.returncode == 0 and "imported already" in r.stdout
 
     r = cms(cli_env, "calculate", "2023-01", "2023-12", user=ACCOUNTANT)
-    assert r.returncode == 0 and "draft" in r.stdout, r.stderr
+    assert r.returncode == 0 and "草稿" in r.stdout, r.stderr
     run_id = r.stdout.split("核算批次 ")[1].split("：")[0]
     r = cms(cli_env, "calculate", "2023-01", "2023-12", "--electricity", "bogus", user=ACCOUNTANT)
     assert r.returncode == 2 and "Traceback" not in r.stderr

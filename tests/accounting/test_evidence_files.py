@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from cms_workflows.core.filestore import FileStore
-from cms_workflows.audit.verification import verify_installation
+from cms_workflows.bootstrap import verify_installation
 from tests.accounting.conftest import csv_bytes, year_rows
 from tests.accounting.test_service import do_import
 
@@ -25,4 +25,4 @@ def test_imported_file_is_stored_and_verified(db, plan):
 
     path.unlink()  # or removes it
     report = verify_installation(db)
-    assert not report.ok and any(result.sha256 in line and "missing" in line for line in report.lines)
+    assert not report.ok and any(result.sha256 in line and "缺失" in line for line in report.lines)

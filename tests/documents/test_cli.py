@@ -93,4 +93,4 @@ def test_policy_check_and_verify_in_fresh_processes_cover_documents(db, procedur
     assert cms(cli_env, "verify", "--no-anchor").returncode == 0
     (db.settings.file_store_dir / sha[:2] / sha).unlink()
     r = cms(cli_env, "verify", "--no-anchor", locale="en")
-    assert r.returncode == 1 and sha in r.stdout and "missing" in r.stdout
+    assert r.returncode == 1 and sha in r.stdout and "lacks it" in r.stdout

@@ -14,7 +14,7 @@ from cms_workflows.documents import distribution, imports, retention
 from cms_workflows.documents import service as docs
 from cms_workflows.core.errors import AccessDenied, Conflict, InvalidTransition, NotFound, ValidationFailed
 from cms_workflows.core.filestore import sha256_bytes
-from cms_workflows.audit.verification import verify_installation
+from cms_workflows.bootstrap import verify_installation
 
 from .conftest import AUTHOR, DOC_CONTROL, GM, REVIEWER, release
 

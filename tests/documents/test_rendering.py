@@ -84,7 +84,7 @@ def test_the_released_procedure_shows_its_identity_history_and_approvals(db, pro
     assert context["company"] == "湖南示范制造有限公司"
     assert context["doc"]["status"] == "受控" and context["doc"]["effective_date"] == rev.effective_date.isoformat()
     assert [(h["revision"], h["change"]) for h in context["history"]] == [("A", "首次发布"), ("B", "增加外来文件查新频次")]
-    from cms_workflows.org.service import position_labels
+    from cms_workflows.access.roles import position_labels
 
     positions = position_labels()
     assert [(a["role"], a["position"], a["decision"]) for a in context["approvals"]] == [

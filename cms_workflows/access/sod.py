@@ -1,0 +1,46 @@
+"""Segregation of duties (R-5.3, X-2): the rules that refuse a permitted action because of who asks.
+
+- Nobody takes an `own_work_forbidden` action (review, approve, countersign…) on what they authored.
+- An auditor never audits a department whose position they hold.
+- Who may decide a step of an approval route: a holder of one of the step's positions that counts
+  at the document's site (the same site rule as every decision), not its author, not a position
+  already filled in a committee step.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from cms_workflows.core.errors import AccessDenied, Conflict
+
+if TYPE_CHECKING:
+    from cms_workflows.access.control import AccessControl, Resource
+
+
+def refusal(control: "AccessControl", uow, username: str, action: str, resource: "Resource") -> AccessDenied | None:
+    """The segregation-of-duties refusal of a permitted action, if any."""
+    if resource.authors and action in control.policy.own_work_forbidden and username in resource.authors:
+        return AccessDenied("access.sod_own_work", username=username, action=action, object_type=resource.type)
+    if resource.department is not None:
+        if resource.department in control.directory.departments(uow, username, uow.clock.today()):
+            return AccessDenied("access.sod_own_department", username=username, department=resource.department)
+    return None
+
+
+def step_capacity(control: "AccessControl", uow, username: str, resource: "Resource", *, step: str, action: str,
+                  positions: list[str], taken: set[str], decided_by: set[str]) -> str:
+    """The position in which `username` decides a route step on `resource`, or a clear refusal.
+
+    `taken`: positions already filled (a committee step fills each once); `decided_by`: who already
+    decided this step."""
+    from cms_workflows.access.roles import PositionNames
+
+    if username in decided_by:
+        raise Conflict("access.already_decided", username=username, object_id=resource.id, step=step)
+    if username in resource.authors:
+        raise AccessDenied("access.sod_own_work", username=username, action=action, object_type=resource.type)
+    candidates = sorted((control.positions_held(uow, username, resource.site) & set(positions)) - taken)
+    if not candidates:
+        raise AccessDenied("access.not_a_decider", username=username, object_id=resource.id, step=step,
+                           positions=PositionNames(positions), site=resource.site)
+    return candidates[0]
