@@ -1,7 +1,7 @@
 """Document benchmark (issue 4): render, hash, store and audit controlled documents through the service.
 
 N record forms (default 200), each with a 50-row table of Chinese text, are created, submitted and
-reviewed (untimed); then the timed step is the final approval through `documents.service.decide`: one
+reviewed (untimed); then the timed step is the final approval through `documents.approval.decide`: one
 unit of work that builds the context, renders the docxtpl template, fixes the zip timestamps and core
 properties, hashes and stores template and file, records the approval in the audit trail and commits.
 The baseline is a bare docxtpl render (DocxTemplate(...).render(context) and save) of the same
@@ -29,6 +29,8 @@ from docxtpl import DocxTemplate  # noqa: E402
 from bench.common import scratch_database, scratch_postgres  # noqa: E402
 from cms_workflows.demo import company as demo_company  # noqa: E402
 from cms_workflows.documents import registry  # noqa: E402
+from cms_workflows.documents import approval as doc_approval  # noqa: E402
+from cms_workflows.documents import queries as doc_queries  # noqa: E402
 from cms_workflows.documents import service as docs  # noqa: E402
 
 AUTHOR, REVIEWER, APPROVER = "strategy_manager.hn01", "quality_system_engineer.hn01", "strategy_manager.hn02"
@@ -75,11 +77,11 @@ def run(args, url: str | None) -> None:
         with db.unit_of_work() as session:
             rev = docs.create(session, AUTHOR, doc_type="record_form", site="HN01", title=f"能源计量器具台账（{n + 1}号厂区）",
                               owner_department="energy_management", content=form_content(args.rows, n + 1))
-            number = session.get(docs.Document, rev.document_id).number
+            number = doc_queries.document_number(session, rev.document_id)
         with db.unit_of_work() as session:
             docs.submit(session, AUTHOR, number)
         with db.unit_of_work() as session:
-            docs.decide(session, REVIEWER, number, "approve")
+            doc_approval.decide(session, REVIEWER, number, "approve")
         numbers.append(number)
 
     template = registry.template("record_form").path().read_bytes()
@@ -87,10 +89,10 @@ def run(args, url: str | None) -> None:
     for number in numbers:
         start = time.perf_counter()
         with db.unit_of_work() as session:
-            docs.decide(session, APPROVER, number, "approve", "同意")
+            doc_approval.decide(session, APPROVER, number, "approve", "同意")
         full_times.append(time.perf_counter() - start)
     with db.read() as session:
-        contexts = [json.loads(docs.open_revision(session, docs.get_document(session, n)).rendered_context) for n in numbers]
+        contexts = [json.loads(doc_queries.open_revision(session, doc_queries.get_document(session, n)).rendered_context) for n in numbers]
     bare_times = []
     for _round in range(2):  # before and after in effect: twice over, all medians together
         for context in contexts:

@@ -31,10 +31,13 @@ class PositionNames:
     def __init__(self, codes) -> None:
         self.codes = tuple(codes)
 
-    def __format__(self, spec: str) -> str:
+    def localized(self, locale: str | None) -> str:
         if not self.codes:
             return "—"
         from cms_workflows.core.i18n import pick
 
         labels = position_labels()
-        return "、".join(f"{pick(*labels[c])} ({c})" if c in labels else c for c in self.codes)
+        return "、".join(f"{pick(*labels[c], locale=locale)} ({c})" if c in labels else c for c in self.codes)
+
+    def __format__(self, spec: str) -> str:
+        return self.localized(None)

@@ -9,15 +9,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from cms_workflows.access.roles import PositionNames
 from cms_workflows.core.errors import AccessDenied, Conflict
 
-if TYPE_CHECKING:
-    from cms_workflows.access.control import AccessControl, Resource
+# `control` below is the AccessControl asking (access.control imports this module, not the reverse)
 
 
-def refusal(control: "AccessControl", uow, username: str, action: str, resource: "Resource") -> AccessDenied | None:
+def refusal(control, uow, username: str, action: str, resource) -> AccessDenied | None:
     """The segregation-of-duties refusal of a permitted action, if any."""
     if resource.authors and action in control.policy.own_work_forbidden and username in resource.authors:
         return AccessDenied("access.sod_own_work", username=username, action=action, object_type=resource.type)
@@ -27,14 +25,12 @@ def refusal(control: "AccessControl", uow, username: str, action: str, resource:
     return None
 
 
-def step_capacity(control: "AccessControl", uow, username: str, resource: "Resource", *, step: str, action: str,
+def step_capacity(control, uow, username: str, resource, *, step: str, action: str,
                   positions: list[str], taken: set[str], decided_by: set[str]) -> str:
     """The position in which `username` decides a route step on `resource`, or a clear refusal.
 
     `taken`: positions already filled (a committee step fills each once); `decided_by`: who already
     decided this step."""
-    from cms_workflows.access.roles import PositionNames
-
     if username in decided_by:
         raise Conflict("access.already_decided", username=username, object_id=resource.id, step=step)
     if username in resource.authors:

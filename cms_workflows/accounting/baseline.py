@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from cms_workflows.core.errors import ValidationFailed, problem
+
 from cms_workflows.accounting.calculation import LEVELS
 
 METHODS = ("average", "total")
@@ -36,11 +38,13 @@ def compute_baseline(results: pd.DataFrame, level: str, scope: str, base_from: s
                      method: str = "average") -> dict[str, float]:
     """Reference value per calendar month '01'..'12' in tCO2e."""
     if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}")
+        raise ValidationFailed("accounting.bad_method", problems=[
+            problem("method", "accounting.problem.one_of", value=method, allowed=", ".join(METHODS))])
     s = monthly(scope_filter(results, level, scope))
     s = s[(s.index >= base_from) & (s.index <= base_to)]
     if s.empty:
-        raise ValueError("no results in the base period")
+        raise ValidationFailed("accounting.no_base_data", problems=[
+            problem("base_from", "accounting.problem.no_base_results", base_from=base_from, base_to=base_to)])
     if method == "average":
         by_month = s.groupby(s.index.str[5:7]).mean()
         return {m: float(by_month.get(m, by_month.mean())) for m in (f"{i:02d}" for i in range(1, 13))}

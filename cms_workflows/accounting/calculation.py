@@ -16,7 +16,7 @@ import pandas as pd
 
 from cms_workflows.accounting import units
 from cms_workflows.accounting.factors import FactorLibrary, MissingFactor, categories
-from cms_workflows.core.errors import ValidationFailed
+from cms_workflows.core.errors import ValidationFailed, problem
 
 KEY_COLUMNS = ["site", "production_unit", "facility", "category", "period"]
 INPUT_COLUMNS = KEY_COLUMNS + ["material", "quantity", "unit"]
@@ -82,7 +82,8 @@ def _sorted_codes(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 def calculate(activity: pd.DataFrame, library: FactorLibrary) -> Calculation:
     missing = [c for c in INPUT_COLUMNS if c not in activity.columns]
     if missing:
-        raise ValidationFailed("accounting.missing_columns", problems=[{"field": c, "message": "missing"} for c in missing])
+        raise ValidationFailed("accounting.missing_columns",
+                               problems=[problem(c, "accounting.problem.column_missing") for c in missing])
     cols = {c: _as_category(activity[c]) for c in ("site", "production_unit", "facility", "category", "period", "material", "unit")}
     q = activity["quantity"]
     qty = q.to_numpy(dtype=np.float64) if pd.api.types.is_float_dtype(q.dtype) else \
@@ -90,12 +91,12 @@ def calculate(activity: pd.DataFrame, library: FactorLibrary) -> Calculation:
     problems = []
     for name, s in cols.items():
         if (s.cat.codes.to_numpy() < 0).any():
-            problems.append({"field": name, "message": "empty"})
+            problems.append(problem(name, "accounting.problem.required"))
     if np.isnan(qty).any():
-        problems.append({"field": "quantity", "message": "not a number"})
+        problems.append(problem("quantity", "accounting.problem.not_a_number", value=""))
     cats = categories()
     unknown_cats = [c for c in cols["category"].cat.categories if c not in cats]
-    problems += [{"field": "category", "message": f"unknown category {c}"} for c in unknown_cats]
+    problems += [problem("category", "accounting.problem.unknown_category", category=c) for c in unknown_cats]
     if problems:
         raise ValidationFailed("accounting.invalid_activity", problems=problems)
 
@@ -113,35 +114,8 @@ def calculate(activity: pd.DataFrame, library: FactorLibrary) -> Calculation:
     fspace = int(np.prod([max(n, 1) for n in fsizes], dtype=np.float64))
     fkey = _mixed_key(fcodes, fsizes)
     inverse, uniques = _distinct(fkey, fspace)
-    ef_unique = np.empty(len(uniques), dtype=np.float64)
-    counted_unique = np.empty(len(uniques), dtype=bool)
-    used: dict[str, dict] = {}
-    factor_problems = []
-    resolved: dict[tuple, object] = {}
-    for i, (c, m, s_, u, per) in enumerate(zip(*_decode(np.asarray(uniques), fsizes))):
-        category = cats[str(cat.cat.categories[c])]
-        material, site_code = str(mat.cat.categories[m]), str(site.cat.categories[s_])
-        unit_code, year = units.normalize(unit.cat.categories[u]), period_year[per]
-        key = (material, site_code, year, unit_code)
-        if key not in resolved:
-            try:
-                if unit_code is None:
-                    raise units.UnitError(f"unknown unit {unit.cat.categories[u]}")
-                resolved[key] = library.resolve(material, site_code, year, unit_code)
-            except MissingFactor as e:
-                resolved[key] = {"field": "factor", "material": material, "year": year, "site": site_code,
-                                 "message": f"{material} / {year} / {site_code}: {e.detail}"}
-            except units.UnitError as e:
-                resolved[key] = {"field": "unit", "material": material, "year": year, "site": site_code,
-                                 "message": f"{material} / {year} / {site_code}: {e}"}
-            if isinstance(resolved[key], dict):
-                factor_problems.append(resolved[key])
-        r = resolved[key]
-        if isinstance(r, dict):
-            continue
-        ef_unique[i] = r.ef * category["sign"]
-        counted_unique[i] = category["counted"]
-        used[f"{material}|{site_code}|{year}|{unit_code}"] = {"ef": r.ef, **r.trace}
+    ef_unique, counted_unique, used, factor_problems = _resolve_factors(
+        library, cats, [cat, mat, site, cols["unit"]], period_year, uniques, fsizes)
     if factor_problems:
         raise ValidationFailed("accounting.missing_factor", problems=factor_problems)
     if inverse is None:  # dense: spread the factors over the key space and gather by key directly
@@ -177,6 +151,50 @@ def calculate(activity: pd.DataFrame, library: FactorLibrary) -> Calculation:
     results["tco2e"] = total
     results["memo_tco2e"] = memo  # biogenic CO2 and product embodied carbon: reported, not added (Annex C 特殊排放)
     return Calculation(results, used)
+
+
+def _resolve_factors(library: FactorLibrary, cats: dict, columns: list[pd.Series], period_year: list[int],
+                     uniques: np.ndarray, sizes: list[int]):
+    """Per distinct (category, material, site, unit, period) key: the signed factor and whether it counts;
+    each (material, site, year, unit) is resolved once. Missing factors are collected, not raised."""
+    cat, mat, site, unit = (c.cat.categories for c in columns)
+    ef_unique = np.empty(len(uniques), dtype=np.float64)
+    counted_unique = np.empty(len(uniques), dtype=bool)
+    used: dict[str, dict] = {}
+    factor_problems = []
+    resolved: dict[tuple, object] = {}
+    for i, (c, m, s_, u, per) in enumerate(zip(*_decode(np.asarray(uniques), sizes))):
+        category = cats[str(cat[c])]
+        material, site_code = str(mat[m]), str(site[s_])
+        unit_code, year = units.normalize(unit[u]), period_year[per]
+        key = (material, site_code, year, unit_code)
+        if key not in resolved:
+            try:
+                if unit_code is None:
+                    resolved[key] = _factor_problem("unit", "accounting.problem.factor.unit", material, year,
+                                                    site_code, unit=str(unit[u]))
+                else:
+                    resolved[key] = library.resolve(material, site_code, year, unit_code)
+            except MissingFactor as e:
+                resolved[key] = _factor_problem("factor", e.key, material, year, site_code, **e.params)
+            except units.UnitError:
+                resolved[key] = _factor_problem("unit", "accounting.problem.factor.unit", material, year, site_code,
+                                                unit=str(unit[u]))
+            if isinstance(resolved[key], dict):
+                factor_problems.append(resolved[key])
+        r = resolved[key]
+        if isinstance(r, dict):
+            continue
+        ef_unique[i] = r.ef * category["sign"]
+        counted_unique[i] = category["counted"]
+        used[f"{material}|{site_code}|{year}|{unit_code}"] = {"ef": r.ef, **r.trace}
+    return ef_unique, counted_unique, used, factor_problems
+
+
+def _factor_problem(fld: str, key: str, material: str, year: int, site: str, **params) -> dict:
+    """A missing factor, named by fuel/material, year and site (also as fields, for the report's columns)."""
+    return {**problem(fld, key, material=material, year=year, site=site, **params),
+            "material": material, "year": year, "site": site}
 
 
 def rollup(results: pd.DataFrame, level: str = "enterprise", by: str = "month") -> pd.DataFrame:

@@ -1,5 +1,6 @@
-"""PNG charts for reports: monthly trend, category breakdown, Pareto. Agg backend (no display);
-a CJK font if one is installed so Chinese labels render, else English labels (never tofu boxes)."""
+"""PNG charts for reports: monthly trend, category breakdown, Pareto. Agg backend (no display).
+Titles, axes and category names are message keys and reference-data names in the reader's language;
+Chinese only when a CJK font is installed to render it, else English (never tofu boxes)."""
 
 from __future__ import annotations
 
@@ -23,8 +24,26 @@ def cjk_font() -> str | None:
     return next((f for f in CJK_FONTS if f in installed), None)
 
 
-def _labels(zh: str, en: str) -> str:
-    return zh if cjk_font() else en
+def _locale() -> str:
+    """The reader's locale, or English when Chinese cannot be rendered."""
+    from cms_workflows.core.i18n import normalize
+
+    locale = normalize(None)
+    return locale if locale == "en" or cjk_font() else "en"
+
+
+def _label(key: str) -> str:
+    from cms_workflows.core.i18n import t
+
+    return t(f"accounting.chart.{key}", locale=_locale())
+
+
+def category_names() -> dict[str, str]:
+    """Source category code -> its name in the chart's language (reference data, Annex C)."""
+    from cms_workflows.accounting.factors import categories
+    from cms_workflows.core.i18n import pick
+
+    return {c: pick(v.get("name_zh"), v.get("name_en"), _locale()) for c, v in categories().items()}
 
 
 def _png(fig) -> bytes:
@@ -49,19 +68,21 @@ def monthly_trend(results: pd.DataFrame) -> bytes:
     s = results.groupby("period")["tco2e"].sum().sort_index()
     fig, ax = _figure()
     ax.plot(list(s.index), s.to_numpy(), marker="o")
-    ax.set_title(_labels("月度碳排放趋势", "Monthly emissions"))
-    ax.set_ylabel("tCO2e")
+    ax.set_title(_label("monthly_trend"))
+    ax.set_ylabel(_label("emissions_axis"))
     ax.tick_params(axis="x", rotation=45)
     return _png(fig)
 
 
 def category_breakdown(results: pd.DataFrame, names: dict[str, str] | None = None) -> bytes:
+    """`names`: category code -> label; by default the reference data's names in the chart's language."""
     s = results.groupby("category")["tco2e"].sum().sort_values(ascending=False)
     fig, ax = _figure()
-    labels = [(names or {}).get(c, c) if cjk_font() else c for c in s.index]
+    names = category_names() if names is None or not cjk_font() else names
+    labels = [names.get(c, c) for c in s.index]
     ax.bar(labels, s.to_numpy())
-    ax.set_title(_labels("排放源类别构成", "Emissions by source category"))
-    ax.set_ylabel("tCO2e")
+    ax.set_title(_label("categories"))
+    ax.set_ylabel(_label("emissions_axis"))
     ax.tick_params(axis="x", rotation=30)
     if cjk_font():
         for lab in ax.get_xticklabels():
@@ -77,8 +98,10 @@ def pareto_chart(table: pd.DataFrame) -> bytes:
     ax2 = ax.twinx()
     ax2.plot(labels, (table["cumulative_share"] * 100).to_numpy(), color="black", marker=".")
     ax2.set_ylim(0, 105)
-    ax2.set_ylabel("%")
-    ax.set_title(_labels("主要排放设施（帕累托）", "Major emitting facilities (Pareto)"))
-    ax.set_ylabel("tCO2e")
+    ax2.set_ylabel(_label("cumulative_axis"))
+    if cjk_font():
+        ax2.yaxis.label.set_fontfamily(cjk_font())
+    ax.set_title(_label("pareto"))
+    ax.set_ylabel(_label("emissions_axis"))
     ax.tick_params(axis="x", rotation=45)
     return _png(fig)

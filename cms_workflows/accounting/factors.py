@@ -17,6 +17,7 @@ from importlib import resources
 import yaml
 
 from cms_workflows.accounting import units
+from cms_workflows.core.errors import ValidationFailed, problem
 
 C_TO_CO2 = 44.0 / 12.0  # GB/T 32150-2015 formula (2): carbon to CO2
 DATA_FILES = ("source_categories.yaml", "sector_standards.yaml", "fuels.yaml", "electricity_heat.yaml", "gwp.yaml",
@@ -73,6 +74,21 @@ class Options:
         return asdict(self)
 
 
+def check_options(options: Options) -> Options:
+    """A report's choices, refused with field problems when the reference data has no such kind, set or table."""
+    fuels, gwp = reference("fuels.yaml"), reference("gwp.yaml")
+    problems = []
+    for fld, value, allowed in (("electricity_kind", options.electricity_kind, ELECTRICITY_KINDS),
+                                ("gwp_set", options.gwp_set, tuple(gwp["sets"])),
+                                ("fuel_table", options.fuel_table, (None, *fuels["tables"]))):
+        if value not in allowed:
+            problems.append(problem(fld, "accounting.problem.one_of", value=value,
+                                    allowed=", ".join(a for a in allowed if a)))
+    if problems:
+        raise ValidationFailed("accounting.invalid_options", problems=problems)
+    return options
+
+
 @dataclass
 class Resolved:
     ef: float  # tCO2e per unit of the quantity's unit
@@ -81,9 +97,11 @@ class Resolved:
 
 
 class MissingFactor(Exception):
-    def __init__(self, material: str, year: int, site: str, detail: str) -> None:
-        self.material, self.year, self.site, self.detail = material, year, site, detail
-        super().__init__(f"{material} {year} {site}: {detail}")
+    """No factor for a material in a year at a site; `key` (accounting.problem.factor.*) and `params` say why."""
+
+    def __init__(self, material: str, year: int, site: str, key: str, **params) -> None:
+        self.material, self.year, self.site, self.key, self.params = material, year, site, key, params
+        super().__init__(f"{material} {year} {site}: {key} {params}")
 
 
 def _in_years(year: int, lo, hi) -> bool:
@@ -94,17 +112,12 @@ class FactorLibrary:
     def __init__(self, overrides: Iterable[Override] = (), options: Options | None = None) -> None:
         self.overrides = list(overrides)
         self.options = options or Options()
-        if self.options.electricity_kind not in ELECTRICITY_KINDS:
-            raise ValueError(f"electricity_kind must be one of {ELECTRICITY_KINDS}")
+        check_options(self.options)
         fuels = reference("fuels.yaml")
         self.fuel_tables = fuels["tables"]
         self.fuel_table = self.options.fuel_table or fuels["default_table"]
-        if self.fuel_table not in self.fuel_tables:
-            raise ValueError(f"unknown fuel table {self.fuel_table}")
         self.fuels = fuels["fuels"]
         gwp = reference("gwp.yaml")
-        if self.options.gwp_set not in gwp["sets"]:
-            raise ValueError(f"unknown GWP set {self.options.gwp_set}")
         self.gwp = gwp
         self.grid = reference("electricity_heat.yaml")
         self.process = reference("process_materials.yaml")
@@ -159,7 +172,7 @@ class FactorLibrary:
             trace[parameter] = {"value": o.value, "source": o.source or "company override", "evidence": o.evidence}
             return float(o.value)
         if default is None:
-            raise MissingFactor(material, year, site, f"no {parameter}")
+            raise MissingFactor(material, year, site, "accounting.problem.factor.no_parameter", parameter=parameter)
         trace[parameter] = {"value": default, **(default_source or {})}
         return float(default)
 
@@ -167,7 +180,7 @@ class FactorLibrary:
         """tCO2e per `unit` of `material` at `site` in `year`; MissingFactor names what is missing."""
         info = self.materials().get(material)
         if info is None:
-            raise MissingFactor(material, year, site, "unknown material")
+            raise MissingFactor(material, year, site, "accounting.problem.factor.unknown_material")
         method, base = info["method"], info["base_unit"]
         trace: dict = {"method": method}
         if method == "combustion":
@@ -197,13 +210,13 @@ class FactorLibrary:
             else:
                 rows = [r for r in self.grid[material] if r["kind"] == kind and _in_years(year, r["year_from"], r["year_to"])]
                 if not rows:
-                    raise MissingFactor(material, year, site, f"no {kind} factor published for {year}")
+                    raise MissingFactor(material, year, site, "accounting.problem.factor.not_published", kind=kind)
                 r = rows[0]
                 trace["ef"] = {"value": r["value"], "kind": kind, "document": r["document"], "table": r["table"], "year": r["year"]}
                 ef = float(r["value"])
             return Resolved(ef * units.factor(unit, base), method, trace)
         if units.dimension(unit) != units.dimension(base):
-            raise units.UnitError(f"cannot convert {unit} to {base}")
+            raise MissingFactor(material, year, site, "accounting.problem.factor.unit", unit=unit)
         conv = units.factor(unit, base)
         if method == "gas":
             gset = self.options.gwp_set

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from cms_workflows.accounting import units
-from cms_workflows.core.errors import ValidationFailed
+from cms_workflows.core.errors import ValidationFailed, problem
 
 FIELDS = ["site", "production_unit", "facility", "category", "material", "period", "quantity", "unit", "data_source",
           "evidence_ref"]
@@ -79,8 +79,22 @@ def write_template(rows: list[dict], fmt: str = "xlsx") -> bytes:
     return buf.getvalue()
 
 
-def _file_error(message: str) -> ValidationFailed:
-    return ValidationFailed("accounting.bad_file", problems=[{"field": "file", "message": message}], reason=message)
+class Message:
+    """A message key with parameters, translated when formatted (a reason inside another message)."""
+
+    def __init__(self, key: str, **params) -> None:
+        self.key, self.params = key, params
+
+    def __format__(self, spec: str) -> str:
+        from cms_workflows.core.i18n import t
+
+        return t(self.key, **self.params)
+
+
+def _file(key: str, **params) -> dict:
+    """The problem and reason of an `accounting.bad_file` error: `raise ValidationFailed("accounting.bad_file", **_file(…))`."""
+    key = f"accounting.problem.file.{key}"
+    return {"problems": [problem("file", key, **params)], "reason": Message(key, **params)}
 
 
 def _header_map(header: list) -> dict[int, str]:
@@ -95,7 +109,7 @@ def _header_map(header: list) -> dict[int, str]:
 
 def _read_csv(data: bytes) -> pd.DataFrame:
     if b"\x00" in data[:65536]:
-        raise _file_error("binary data (NUL bytes): not a CSV text file")
+        raise ValidationFailed("accounting.bad_file", **_file("binary"))
     for encoding in ("utf-8-sig", "gb18030"):  # gb18030 is a superset of GBK
         try:
             data.decode(encoding)  # validates the whole file; the parser below decodes it again, natively
@@ -103,7 +117,7 @@ def _read_csv(data: bytes) -> pd.DataFrame:
         except UnicodeDecodeError:
             continue
     else:
-        raise _file_error("neither UTF-8 nor GBK/GB18030 text")
+        raise ValidationFailed("accounting.bad_file", **_file("encoding"))
     try:
         header = pd.read_csv(io.BytesIO(data), nrows=0, dtype=str, encoding=encoding).columns
         hmap = _header_map(list(header))
@@ -114,7 +128,8 @@ def _read_csv(data: bytes) -> pd.DataFrame:
                             na_values={h: [] for h in header}, skipinitialspace=True, on_bad_lines="error",
                             engine="c", encoding=encoding)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, TypeError, UnicodeDecodeError) as e:
-        raise _file_error(f"CSV cannot be read: {str(e).splitlines()[0][:200] if str(e) else type(e).__name__}") from None
+        detail = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
+        raise ValidationFailed("accounting.bad_file", **_file("csv_unreadable", detail=detail)) from None
     return frame
 
 
@@ -125,11 +140,11 @@ def _read_xlsx(data: bytes) -> tuple[pd.DataFrame, list[dict]]:
         formulas = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
         values = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as e:  # noqa: BLE001  openpyxl raises many types for a damaged zip/XML; all mean "not a workbook"
-        raise _file_error(f"not a readable .xlsx workbook ({type(e).__name__})") from None
+        raise ValidationFailed("accounting.bad_file", **_file("not_xlsx", detail=type(e).__name__)) from None
     f_rows = list(formulas.worksheets[0].iter_rows(values_only=True))
     v_rows = list(values.worksheets[0].iter_rows(values_only=True))
     if not v_rows:
-        raise _file_error("the workbook's first sheet is empty")
+        raise ValidationFailed("accounting.bad_file", **_file("empty_sheet"))
     hmap = _header_map(list(v_rows[0]))
     problems = []
     records = []
@@ -142,7 +157,7 @@ def _read_xlsx(data: bytes) -> tuple[pd.DataFrame, list[dict]]:
             raw = fr[i] if i < len(fr) else None
             if isinstance(raw, str) and raw.startswith("=") and v is None:
                 # a formula Excel never computed (file written by a program): we do not evaluate formulas
-                problems.append({"row": n, "field": f, "message": f"formula {raw[:60]} has no computed value; paste values"})
+                problems.append(problem(f, "accounting.problem.formula_uncomputed", row=n, formula=raw[:60]))
             if isinstance(v, (datetime, date)):
                 v = v.strftime("%Y-%m")
             elif isinstance(v, float) and f != "quantity" and v.is_integer():
@@ -158,7 +173,7 @@ def _read_xlsx(data: bytes) -> tuple[pd.DataFrame, list[dict]]:
 def parse(data: bytes, filename: str, ctx: Context) -> Parsed:
     """Read and validate a file. Raises ValidationFailed for a file-level problem; row problems are returned."""
     if not data or not data.strip():
-        raise _file_error("the file is empty")
+        raise ValidationFailed("accounting.bad_file", **_file("empty"))
     problems: list[dict] = []
     if data[:4] == b"PK\x03\x04" or filename.lower().endswith(".xlsx"):
         raw, problems = _read_xlsx(data)
@@ -170,10 +185,11 @@ def parse(data: bytes, filename: str, ctx: Context) -> Parsed:
         raw["_row"] = np.arange(2, len(raw) + 2)
     absent = [f for f in REQUIRED if f not in raw.columns]
     if absent:
-        raise ValidationFailed("accounting.bad_file", reason="missing columns: " + ", ".join(absent),
-                               problems=[{"field": f, "message": "column missing"} for f in absent])
+        reason = Message("accounting.problem.file.missing_columns", columns=", ".join(absent))
+        raise ValidationFailed("accounting.bad_file", reason=reason,
+                               problems=[problem(f, "accounting.problem.column_missing") for f in absent])
     if len(raw) == 0:
-        raise _file_error("the file has a header but no data rows")
+        raise ValidationFailed("accounting.bad_file", **_file("no_rows"))
     if "evidence_ref" not in raw.columns:
         raw["evidence_ref"] = ""
     return validate(raw, ctx, problems)
@@ -206,11 +222,12 @@ def validate(raw: pd.DataFrame, ctx: Context, problems: list[dict] | None = None
     def text(f, i) -> str:
         return str(col[f][i])
 
-    def report(mask: np.ndarray, fld: str, message, target: list | None = None) -> None:
+    def report(mask: np.ndarray, fld: str, key: str, params=None, target: list | None = None) -> None:
+        """Each row of `mask` has the problem `accounting.problem.<key>`; `params(i)` gives its parameters."""
         target = problems if target is None else target
         idx = np.flatnonzero(mask)
         for i in idx[: max(0, MAX_PROBLEMS - len(target))]:
-            target.append({"row": int(rows[i]), "field": fld, "message": message(i) if callable(message) else message})
+            target.append(problem(fld, f"accounting.problem.{key}", row=int(rows[i]), **(params(i) if params else {})))
         if target is problems:
             bad[idx] = True
 
@@ -229,37 +246,63 @@ def validate(raw: pd.DataFrame, ctx: Context, problems: list[dict] | None = None
         qty = pd.to_numeric(q_text, errors="coerce").to_numpy(dtype=np.float64)
         empty_q = (q_text == "").to_numpy()
     report(empty_q, "quantity", "required")
-    report(np.isnan(qty) & ~empty_q, "quantity", lambda i: f"not a number: {str(q_text.iloc[i])[:40]}")
+    report(np.isnan(qty) & ~empty_q, "quantity", "not_a_number", lambda i: {"value": str(q_text.iloc[i])[:40]})
     with np.errstate(invalid="ignore"):
         report(qty < 0, "quantity", "negative")
-        report(np.isinf(qty) | (qty > MAX_QUANTITY), "quantity", f"implausibly large (> {MAX_QUANTITY:g})")
+        report(np.isinf(qty) | (qty > MAX_QUANTITY), "quantity", "too_large", lambda i: {"limit": f"{MAX_QUANTITY:g}"})
     # period YYYY-MM (also YYYY/MM, YYYY-M), normalised per distinct value
     def norm_period(v: str) -> str | None:
         m = _PERIOD.match(v)
         return f"{m.group(1)}-{int(m.group(2)):02d}" if m and 1 <= int(m.group(2)) <= 12 else None
     pcats = [norm_period(v) for v in col["period"].categories]
     okp = np.array([p is not None for p in pcats], dtype=bool)[col["period"].codes]
-    report(~okp & ~blank["period"], "period", lambda i: f"not YYYY-MM: {text('period', i)[:20]}")
+    report(~okp & ~blank["period"], "period", "period_format", lambda i: {"value": text("period", i)[:20]})
     col["period"] = _recode(col["period"], [p if p is not None else v for p, v in zip(pcats, col["period"].categories)])
-    # reference data
+    _check_references(col, blank, ctx, report)
+    # one value per site, facility, material and period
+    key = _key([col["site"], col["facility"], col["material"], col["period"]])
+    dup = pd.Series(key).duplicated(keep="first").to_numpy()
+    report(dup, "period", "duplicate_period",
+           lambda i: {"period": text("period", i), "facility": text("facility", i), "material": text("material", i)})
+    out = pd.DataFrame({f: col[f] for f in FIELDS if f != "quantity"})
+    out["quantity"] = qty
+    out["_row"] = rows
+    warnings: list[dict] = []
+    if ctx.history is not None and len(ctx.history) and not bad.all():
+        far, usual = _far_from_history(out, qty, ctx, bad)
+        report(far, "quantity", "far_from_usual", lambda i: {"value": f"{qty[i]:g}", "usual": f"{usual[i]:g}"},
+               target=warnings)
+    if len(problems) >= MAX_PROBLEMS:
+        problems.append(problem("file", "accounting.problem.more_not_listed", row="", limit=MAX_PROBLEMS))
+    return Parsed(out, sorted(problems, key=lambda p: (p["row"] if isinstance(p["row"], int) else 1 << 60, p["field"])), warnings)
+
+
+def _check_references(col: dict, blank: dict, ctx: Context, report) -> None:
+    """Sites, categories, plan facilities, materials, units and data sources the rows name (recodes unit and
+    data source to their canonical codes)."""
+
+    def text(f, i) -> str:
+        return str(col[f][i])
+
     site_ok = _by_value(col["site"], lambda v: v in ctx.sites)
-    report(~site_ok & ~blank["site"], "site", lambda i: f"unknown site {text('site', i)}")
+    report(~site_ok & ~blank["site"], "site", "unknown_site", lambda i: {"site": text("site", i)})
     report(~_by_value(col["category"], lambda v: v in ctx.categories) & ~blank["category"], "category",
-           lambda i: f"unknown source category {text('category', i)}")
+           "unknown_category", lambda i: {"category": text("category", i)})
     fac_ok = _pairs_ok(col["site"], col["facility"], lambda s, f: (s, f) in ctx.facilities)
     report(~fac_ok & site_ok & ~blank["facility"], "facility",
-           lambda i: f"facility {text('facility', i)} is not in the data collection plan of {text('site', i)}")
+           "facility_not_in_plan", lambda i: {"facility": text("facility", i), "site": text("site", i)})
     pu_ok = _combo_ok([col["site"], col["facility"], col["production_unit"]],
                       lambda s, f, u: ctx.facilities.get((s, f), u) == u)
     report(~pu_ok & fac_ok, "production_unit",
-           lambda i: f"{text('facility', i)} belongs to {ctx.facilities.get((text('site', i), text('facility', i)))}, not {text('production_unit', i)}")
+           "wrong_production_unit", lambda i: {"facility": text("facility", i), "given": text("production_unit", i),
+                                               "expected": ctx.facilities.get((text("site", i), text("facility", i)))})
     mat_ok = _by_value(col["material"], lambda v: v in ctx.materials)
-    report(~mat_ok & ~blank["material"], "material", lambda i: f"unknown fuel/material {text('material', i)}")
+    report(~mat_ok & ~blank["material"], "material", "unknown_material", lambda i: {"material": text("material", i)})
     # units: known, and convertible to the material's base unit (fuels also accept energy units)
     ucats = [units.normalize(u) or u for u in col["unit"].categories]
     col["unit"] = _recode(col["unit"], ucats)
     unit_ok = _by_value(col["unit"], lambda v: v in units.UNITS)
-    report(~unit_ok & ~blank["unit"], "unit", lambda i: f"unknown unit {text('unit', i)}")
+    report(~unit_ok & ~blank["unit"], "unit", "unknown_unit", lambda i: {"unit": text("unit", i)})
 
     def fits(m: str, u: str) -> bool:
         if m not in ctx.materials or u not in units.UNITS:
@@ -268,31 +311,21 @@ def validate(raw: pd.DataFrame, ctx: Context, problems: list[dict] | None = None
         dims = {units.dimension(info["base_unit"])} | ({"energy"} if info["method"] in ("combustion", "electricity", "heat") else set())
         return units.dimension(u) in dims
     report(~_pairs_ok(col["material"], col["unit"], fits), "unit",
-           lambda i: f"{text('unit', i)} cannot measure {text('material', i)}")
+           "unit_cannot_measure", lambda i: {"unit": text("unit", i), "material": text("material", i)})
     dcats = [DATA_SOURCES.get(v.lower(), DATA_SOURCES.get(v)) for v in col["data_source"].categories]
     ds_ok = np.array([d is not None for d in dcats], dtype=bool)[col["data_source"].codes]
     report(~ds_ok & ~blank["data_source"], "data_source",
-           lambda i: f"unknown data source {text('data_source', i)} (meter / invoice / estimate)")
+           "unknown_data_source", lambda i: {"data_source": text("data_source", i)})
     col["data_source"] = _recode(col["data_source"], [d or v for d, v in zip(dcats, col["data_source"].categories)])
-    # one value per site, facility, material and period
-    key = _key([col["site"], col["facility"], col["material"], col["period"]])
-    dup = pd.Series(key).duplicated(keep="first").to_numpy()
-    report(dup, "period", lambda i: f"duplicate period {text('period', i)} for {text('facility', i)} / {text('material', i)}")
-    out = pd.DataFrame({f: col[f] for f in FIELDS if f != "quantity"})
-    out["quantity"] = qty
-    out["_row"] = rows
-    warnings: list[dict] = []
-    if ctx.history is not None and len(ctx.history) and not bad.all():
-        # far outside the facility's history: a warning for the data owner, not an error (R-8.6)
-        h = ctx.history.set_index(["site", "facility", "material", "unit"])["median"]
-        med = h.reindex(pd.MultiIndex.from_frame(out[["site", "facility", "material", "unit"]].astype(str))).to_numpy()
-        ratio = ctx.outlier_ratio
-        with np.errstate(invalid="ignore"):
-            far = np.isfinite(med) & (med > 0) & ((qty > med * ratio) | (qty < med / ratio)) & ~bad
-        report(far, "quantity", lambda i: f"{qty[i]:g} is far from this facility's usual {med[i]:g}", target=warnings)
-    if len(problems) >= MAX_PROBLEMS:
-        problems.append({"row": "", "field": "file", "message": f"more problems not listed (first {MAX_PROBLEMS} shown)"})
-    return Parsed(out, sorted(problems, key=lambda p: (p["row"] if isinstance(p["row"], int) else 1 << 60, p["field"])), warnings)
+
+
+def _far_from_history(out: pd.DataFrame, qty: np.ndarray, ctx: Context, bad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows far outside the facility's history: a warning for the data owner, not an error (R-8.6)."""
+    h = ctx.history.set_index(["site", "facility", "material", "unit"])["median"]
+    med = h.reindex(pd.MultiIndex.from_frame(out[["site", "facility", "material", "unit"]].astype(str))).to_numpy()
+    ratio = ctx.outlier_ratio
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(med) & (med > 0) & ((qty > med * ratio) | (qty < med / ratio)) & ~bad, med
 
 
 def _recode(c: pd.Categorical, values: list) -> pd.Categorical:

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import pandas as pd
 
+from cms_workflows.core.errors import ValidationFailed, problem
+
 
 def pareto(results: pd.DataFrame, threshold: float = 0.8, by: tuple[str, ...] = ("site", "facility")) -> pd.DataFrame:
     if not 0 < threshold <= 1:
-        raise ValueError("threshold must be in (0, 1]")
+        raise ValidationFailed("accounting.bad_threshold",
+                               problems=[problem("threshold", "accounting.problem.threshold_range")])
     totals = results.groupby(list(by), sort=False)["tco2e"].sum().reset_index()
     totals = totals[totals["tco2e"] > 0].sort_values(["tco2e", *by], ascending=[False] + [True] * len(by), kind="stable")
     grand = totals["tco2e"].sum()

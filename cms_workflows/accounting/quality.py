@@ -13,6 +13,12 @@ import pandas as pd
 TIER = {"meter": 1.0, "invoice": 0.8, "estimate": 0.4}
 
 
+def gap(kind: str, site: str, facility: str, material: str, period: str, key: str, **params) -> dict:
+    """One finding: where it is, and a message key with its parameters (translated when shown)."""
+    return {"kind": kind, "site": site, "facility": facility, "material": material, "period": period,
+            "key": key, "params": params}
+
+
 def months(first: str, last: str) -> list[str]:
     return [p.strftime("%Y-%m") for p in pd.period_range(first, last, freq="M")]
 
@@ -29,8 +35,7 @@ def assess(plan: pd.DataFrame, activity: pd.DataFrame, first: str, last: str,
     merged = expected.merge(have, how="left", indicator=True)
     missing = merged[merged["_merge"] == "left_only"]
     for r in missing.itertuples(index=False):
-        gaps.append({"kind": "completeness", "site": r.site, "facility": r.facility, "material": r.material,
-                     "period": r.period, "message": "missing value"})
+        gaps.append(gap("completeness", r.site, r.facility, r.material, r.period, "accounting.gap.missing_value"))
     completeness = 1.0 - len(missing) / len(expected) if len(expected) else 1.0
 
     keyed = act.sort_values("period")
@@ -41,22 +46,20 @@ def assess(plan: pd.DataFrame, activity: pd.DataFrame, first: str, last: str,
         for site, fac, mat in n[n > 1].index:
             changes += 1
             vals = keyed.loc[(keyed.site == site) & (keyed.facility == fac) & (keyed.material == mat), col].unique().tolist()
-            gaps.append({"kind": "consistency", "site": site, "facility": fac, "material": mat, "period": "",
-                         "message": f"{col} changed between periods: {' → '.join(map(str, vals))}"})
+            gaps.append(gap("consistency", site, fac, mat, "", f"accounting.gap.{col}_changed",
+                            values=" → ".join(map(str, vals))))
     n_series = max(groups.ngroups, 1)
     consistency = max(0.0, 1.0 - changes / n_series)
 
     tiers = act["data_source"].map(TIER).fillna(0.0)
     accuracy = float(tiers.mean()) if len(act) else 0.0
     for r in act[act["data_source"] == "estimate"][["site", "facility", "material"]].drop_duplicates().itertuples(index=False):
-        gaps.append({"kind": "accuracy", "site": r.site, "facility": r.facility, "material": r.material, "period": "",
-                     "message": "estimated values (lowest data tier)"})
+        gaps.append(gap("accuracy", r.site, r.facility, r.material, "", "accounting.gap.estimated"))
     if calibration:
         metered = act[act["data_source"] == "meter"]["facility"].unique()
         uncal = [f for f in metered if calibration.get(f) is False]
         for f in uncal:
-            gaps.append({"kind": "accuracy", "site": "", "facility": f, "material": "", "period": "",
-                         "message": "meter not calibrated or calibration overdue (GB 17167)"})
+            gaps.append(gap("accuracy", "", f, "", "", "accounting.gap.uncalibrated"))
         if len(metered):
             accuracy *= 1.0 - 0.5 * len(uncal) / len(metered)
     score = round(100.0 * (completeness + consistency + accuracy) / 3.0, 1)

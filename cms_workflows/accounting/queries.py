@@ -1,12 +1,270 @@
-"""Reads of the accounting domain that other parts of the system need."""
+"""Reads of the accounting domain: the plan, the factor library as it stands (or stood), activity rows,
+run results, the figures of record, intensities, data quality, major facilities, baselines' deviations.
+
+Reads a user asks for check the `read` permission; the helpers the commands share (`library`,
+`activity_frame`, `locks`, `differences`…) take no user."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+
+import pandas as pd
+from sqlalchemy import or_
 from sqlmodel import select
 
-from cms_workflows.accounting.models import ImportBatch
+from cms_workflows import access
+from cms_workflows.access import Resource
+from cms_workflows.accounting import calculation, importing
+from cms_workflows.accounting import baseline as bl
+from cms_workflows.accounting import quality as dq
+from cms_workflows.accounting.factors import FactorLibrary, Options, Override
+from cms_workflows.accounting.models import (
+    Activity,
+    Baseline,
+    BaselineTrigger,
+    CalculationResult,
+    CalculationRun,
+    FactorOverride,
+    ImportBatch,
+    PeriodLock,
+    PlanItem,
+    ProductionOutput,
+)
+from cms_workflows.core.errors import Conflict, NotFound, ValidationFailed, problem
+
+RESULT_COLUMNS = ["site", "production_unit", "facility", "category", "period", "tco2e", "memo_tco2e"]
 
 
 def stored_import_files(uow) -> set[str]:
     """Hashes of imported activity files, which the file store must hold (`cms verify`, evidence packs)."""
     return set(uow.exec(select(ImportBatch.sha256)))
+
+
+def is_period(value) -> bool:
+    return isinstance(value, str) and len(value) == 7 and value[4] == "-" and value[:4].isdigit() \
+        and value[5:].isdigit() and 1 <= int(value[5:]) <= 12
+
+
+def check_period(value, fld: str) -> str:
+    if not is_period(value):
+        raise ValidationFailed("accounting.bad_period", problems=[problem(fld, "accounting.problem.period_format",
+                                                                          value=value)])
+    return value
+
+
+# ------------------------------------------------------------------ plan and factors
+
+def plan(uow, site: str | None = None) -> list[PlanItem]:
+    q = select(PlanItem).order_by(PlanItem.site, PlanItem.facility, PlanItem.material)
+    if site:
+        q = q.where(PlanItem.site == site)
+    return list(uow.exec(q))
+
+
+def overrides(uow, max_id: int | None = None) -> list[FactorOverride]:
+    q = select(FactorOverride).order_by(FactorOverride.id)
+    if max_id is None:
+        q = q.where(FactorOverride.superseded_by.is_(None))
+    else:  # as it stood when override `max_id` was the newest
+        q = q.where(FactorOverride.id <= max_id,
+                    or_(FactorOverride.superseded_by.is_(None), FactorOverride.superseded_by > max_id))
+    return list(uow.exec(q))
+
+
+def library(uow, options: Options | None = None, max_override_id: int | None = None) -> FactorLibrary:
+    rows = overrides(uow, max_override_id)
+    return FactorLibrary([Override(material=o.material, parameter=o.parameter, value=o.value, site=o.site,
+                                   year_from=o.year_from, year_to=o.year_to, unit=o.unit, evidence=o.evidence,
+                                   source=o.source) for o in rows], options)
+
+
+def template(uow, username: str, periods: list[str], site: str | None = None, fmt: str = "xlsx") -> bytes:
+    access.require(uow, username, "read", Resource("activity_data", site=site or "*"))
+    for p in periods:
+        check_period(p, "period")
+    items = [i.model_dump() for i in plan(uow, site)]
+    if not items:
+        raise NotFound("accounting.no_plan")
+    return importing.write_template(importing.template_rows(items, periods), fmt)
+
+
+# ------------------------------------------------------------------ activity rows
+
+def history(uow) -> pd.DataFrame:
+    """Median quantity per facility/material/unit of the live rows: the outlier warnings' yardstick."""
+    q = select(Activity.site, Activity.facility, Activity.material, Activity.unit, Activity.quantity) \
+        .where(Activity.replaced_by_import.is_(None))
+    frame = pd.DataFrame(uow.execute(q).all(), columns=["site", "facility", "material", "unit", "quantity"])
+    if frame.empty:
+        return frame.assign(median=[])
+    return frame.groupby(["site", "facility", "material", "unit"])["quantity"].median().rename("median").reset_index()
+
+
+def activity_frame(uow, first: str, last: str, sites: list[str] | None, max_import_id: int | None = None) -> pd.DataFrame:
+    cols = [Activity.site, Activity.production_unit, Activity.facility, Activity.category, Activity.material,
+            Activity.period, Activity.quantity, Activity.unit]
+    q = select(*cols).where(Activity.period >= first, Activity.period <= last)
+    if max_import_id is None:
+        q = q.where(Activity.replaced_by_import.is_(None))
+    else:  # the rows as they stood after import `max_import_id`
+        q = q.where(Activity.import_id <= max_import_id,
+                    or_(Activity.replaced_by_import.is_(None), Activity.replaced_by_import > max_import_id))
+    if sites:
+        q = q.where(Activity.site.in_(sites))
+    return pd.DataFrame(uow.connection().execute(q).all(), columns=[c.key for c in cols])
+
+
+def input_hash(frame: pd.DataFrame) -> str:
+    """Order-independent hash of the activity rows a run used."""
+    canon = frame.sort_values(list(frame.columns), kind="stable").reset_index(drop=True)
+    return hashlib.sha256(canon.to_csv(index=False, float_format="%.17g").encode()).hexdigest()
+
+
+# ------------------------------------------------------------------ runs and locked figures
+
+def get_run(uow, run_id: int) -> CalculationRun:
+    run = uow.get(CalculationRun, run_id)
+    if run is None:
+        raise NotFound("accounting.unknown_run", run_id=run_id)
+    return run
+
+
+def run_sites(run: CalculationRun) -> list[str] | None:
+    return None if run.sites == "*" else run.sites.split(",")
+
+
+def locks(uow, first: str, last: str, sites: list[str] | None) -> dict[tuple[str, str], int]:
+    q = select(PeriodLock).where(PeriodLock.period >= first, PeriodLock.period <= last)
+    if sites:
+        q = q.where(PeriodLock.site.in_(sites))
+    return {(lk.site, lk.period): lk.run_id for lk in uow.exec(q)}
+
+
+def run_results(uow, run_id: int) -> pd.DataFrame:
+    cols = [getattr(CalculationResult, c) for c in RESULT_COLUMNS]
+    rows = uow.connection().execute(select(*cols).where(CalculationResult.run_id == run_id)).all()
+    return pd.DataFrame(rows, columns=RESULT_COLUMNS)
+
+
+def differences(uow, old_run_ids: list[int], new_run_id: int, locked: dict | None = None) -> pd.DataFrame:
+    """Per site, category and facility: locked figures vs the recalculation (months in the locks only)."""
+    new = run_results(uow, new_run_id)
+    old = pd.concat([run_results(uow, r) for r in old_run_ids]) if old_run_ids else new.iloc[0:0]
+    if locked is not None:
+        keep = pd.MultiIndex.from_frame(old[["site", "period"]]).isin(list(locked)) if len(old) else []
+        old = old[keep] if len(old) else old
+        new = new[pd.MultiIndex.from_frame(new[["site", "period"]]).isin(list(locked))]
+    keys = ["site", "category", "facility"]
+    a = old.groupby(keys)["tco2e"].sum().rename("locked_tco2e")
+    b = new.groupby(keys)["tco2e"].sum().rename("recalculated_tco2e")
+    out = pd.concat([a, b], axis=1).fillna(0.0).reset_index()
+    out["difference"] = out["recalculated_tco2e"] - out["locked_tco2e"]
+    return out[out["difference"].abs() > 1e-9].reset_index(drop=True)
+
+
+def reproduce(uow, run_id: int) -> pd.DataFrame:
+    """Recalculate a run from exactly the rows and factors it saw; equal results prove it (X-5)."""
+    run = get_run(uow, run_id)
+    frame = activity_frame(uow, run.first_period, run.last_period, run_sites(run), max_import_id=run.max_import_id)
+    if input_hash(frame) != run.input_hash:
+        raise Conflict("accounting.not_reproducible", run_id=run_id)
+    lib = library(uow, Options(**json.loads(run.options)), max_override_id=run.max_override_id)
+    if lib.version() != run.factor_version:
+        raise Conflict("accounting.not_reproducible", run_id=run_id)
+    return calculation.calculate(frame, lib).results
+
+
+def locked_results(uow, first: str, last: str, site: str | None) -> pd.DataFrame:
+    """Each closed month from the run it is locked to (no permission check: callers check)."""
+    locked = locks(uow, first, last, [site] if site else None)
+    parts = []
+    for run_id in sorted(set(locked.values())):
+        r = run_results(uow, run_id)
+        mine = pd.MultiIndex.from_frame(r[["site", "period"]]).isin([k for k, v in locked.items() if v == run_id])
+        parts.append(r[mine])
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=RESULT_COLUMNS)
+
+
+def official_results(uow, username: str, first: str, last: str, site: str | None = None) -> pd.DataFrame:
+    """The figures of record: each closed month from the run it is locked to."""
+    access.require(uow, username, "read", Resource("calculation", site=site or "*"))
+    return locked_results(uow, first, last, site)
+
+
+def results_for(uow, username: str, run_id: int | None, first: str | None = None, last: str | None = None,
+                site: str | None = None) -> pd.DataFrame:
+    if run_id is not None:
+        access.require(uow, username, "read", Resource("calculation", site=site or "*"))
+        get_run(uow, run_id)
+        r = run_results(uow, run_id)
+        return r[r["site"] == site] if site else r
+    return official_results(uow, username, first, last, site)
+
+
+def intensity(uow, username: str, first: str, last: str) -> pd.DataFrame:
+    res = official_results(uow, username, first, last)
+    out = pd.DataFrame(uow.connection().execute(
+        select(ProductionOutput.site, ProductionOutput.period, ProductionOutput.product_t, ProductionOutput.value_10k_cny)
+        .where(ProductionOutput.period >= first, ProductionOutput.period <= last)).all(),
+        columns=["site", "period", "product_t", "value_10k_cny"])
+    return calculation.intensity(res, out)
+
+
+# ------------------------------------------------------------------ quality, major facilities
+
+def quality(uow, username: str, first: str, last: str, site: str | None = None) -> dict:
+    """Data quality of the live activity rows; each gap names a message key and its parameters."""
+    access.require(uow, username, "read", Resource("activity_data", site=site or "*"))
+    items = plan(uow, site)
+    p = pd.DataFrame([i.model_dump() for i in items], columns=["site", "facility", "material", "meter_calibrated"])
+    q = select(Activity.site, Activity.facility, Activity.material, Activity.period, Activity.unit, Activity.data_source) \
+        .where(Activity.replaced_by_import.is_(None), Activity.period >= first, Activity.period <= last)
+    if site:
+        q = q.where(Activity.site == site)
+    act = pd.DataFrame(uow.connection().execute(q).all(),
+                       columns=["site", "facility", "material", "period", "unit", "data_source"])
+    calibration = {i.facility: i.meter_calibrated for i in items if i.meter_calibrated is not None}
+    report = dq.assess(p, act, first, last, calibration)
+    # consistency also covers factors: a method/factor change inside the period (R-6.3.2.4, R-8.6)
+    for o in uow.exec(select(FactorOverride).where(FactorOverride.created_at.is_not(None))).all():
+        if o.year_from is not None and first[:4] <= str(o.year_from) <= last[:4]:
+            report["gaps"].append(dq.gap("consistency", o.site, "", o.material, str(o.year_from),
+                                         "accounting.gap.factor_changed", parameter=o.parameter, year=o.year_from))
+    return report
+
+
+def major_facilities(uow, username: str, first: str, last: str, threshold: float = 0.8) -> pd.DataFrame:
+    if not 0 < threshold <= 1:
+        raise ValidationFailed("accounting.bad_threshold",
+                               problems=[problem("threshold", "accounting.problem.threshold_range")])
+    from cms_workflows.accounting.pareto import pareto
+
+    return pareto(official_results(uow, username, first, last), threshold)
+
+
+# ------------------------------------------------------------------ baselines
+
+def get_baseline(uow, baseline_id: int) -> Baseline:
+    row = uow.get(Baseline, baseline_id)
+    if row is None:
+        raise NotFound("accounting.unknown_baseline", baseline_id=baseline_id)
+    return row
+
+
+def deviations(uow, username: str, baseline_id: int, first: str, last: str, threshold: float = 0.1):
+    """Actual vs baseline vs same month last year; the list over `threshold` feeds investigations (R-9.1.1.3)."""
+    row = get_baseline(uow, baseline_id)
+    prior = f"{int(first[:4]) - 1}{first[4:]}"
+    site = row.scope.split("/")[0] if row.scope and row.level != "category" else None
+    access.require(uow, username, "read", Resource("calculation", site=site or "*"))
+    res = locked_results(uow, prior, last, site)
+    table, over = bl.deviations(res, row.level, row.scope, json.loads(row.reference), first, last, threshold)
+    return table, [{**d, "baseline_id": row.id, "level": row.level, "scope": row.scope} for d in over]
+
+
+def triggers(uow, site: str | None = None) -> list[BaselineTrigger]:
+    q = select(BaselineTrigger).order_by(BaselineTrigger.id)
+    if site:
+        q = q.where(BaselineTrigger.site == site)
+    return list(uow.exec(q))

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cms_workflows.core.errors import ValidationFailed, problem
+
 
 @dataclass(frozen=True)
 class Unit:
@@ -34,8 +36,8 @@ ALIASES = {"吨": "t", "千克": "kg", "公斤": "kg", "万Nm3": "10^4Nm3", "万
            "mwh": "MWh", "kwh": "kWh", "gj": "GJ", "nm3": "Nm3"}
 
 
-class UnitError(ValueError):
-    pass
+# what `factor` raises for a unit it does not know or cannot convert (key accounting.unit_mismatch)
+UnitError = ValidationFailed
 
 
 def normalize(code: str) -> str | None:
@@ -54,7 +56,9 @@ def factor(from_unit: str, to_unit: str) -> float:
     """Multiply a quantity in `from_unit` by this to express it in `to_unit`; refuses across dimensions."""
     a, b = UNITS.get(from_unit), UNITS.get(to_unit)
     if a is None or b is None:
-        raise UnitError(f"unknown unit {from_unit if a is None else to_unit}")
+        raise ValidationFailed("accounting.unit_mismatch", problems=[problem("unit", "accounting.problem.unknown_unit",
+                                          unit=from_unit if a is None else to_unit)])
     if a.dimension != b.dimension:
-        raise UnitError(f"cannot convert {from_unit} ({a.dimension}) to {to_unit} ({b.dimension})")
+        raise ValidationFailed("accounting.unit_mismatch", problems=[problem("unit", "accounting.problem.unit_cannot_convert", unit=from_unit,
+                                          to_unit=to_unit)])
     return a.to_reference / b.to_reference

@@ -75,7 +75,7 @@ class Command:
 def _check_event_name(event: str) -> None:
     parts = event.split(".")
     if len(parts) != 3 or not all(p and p.replace("_", "").isalnum() and p.islower() for p in parts):
-        raise ValueError(f"event name {event!r} is not domain.object.verb")
+        raise RuntimeError(f"event name {event!r} is not domain.object.verb")
 
 
 def command(event: str, *, action: str, resource: Callable[..., Resource] | str, audit_object: str,
@@ -133,11 +133,11 @@ def installer_command(event: str, *, audit_object: str):
 
 
 def declared_commands(*modules) -> dict[str, Callable]:
-    """The commands declared in the given modules, by event name (the bootstrap lists the modules)."""
+    """The commands declared in the given modules, by qualified name (the bootstrap lists the modules)."""
     found: dict[str, Callable] = {}
     for module in modules:
         for value in vars(module).values():
             spec = getattr(value, "command", None)
             if isinstance(spec, CommandSpec) and value.__module__ == module.__name__:
-                found[spec.event] = value
+                found[spec.name] = value
     return found

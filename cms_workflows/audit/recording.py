@@ -28,8 +28,12 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
+from functools import lru_cache
+from importlib import resources
 from typing import Any
 from uuid import UUID
+
+import yaml
 
 from sqlalchemy import bindparam, insert, select, text
 
@@ -176,16 +180,32 @@ def _head(uow) -> tuple[int, str]:
     return (row[0], row[1]) if row else (0, GENESIS)
 
 
-def events_for(session, object_type: str | None = None, object_id: Any = None, limit: int | None = None) -> list[AuditEvent]:
+@lru_cache(maxsize=1)
+def _renamed() -> dict[str, str]:
+    """Old event name -> the name in force (docs/events.md); old events keep their names in the chain."""
+    text = (resources.files("cms_workflows") / "data" / "event_names.yaml").read_text(encoding="utf-8")
+    return dict(yaml.safe_load(text)["renamed"])
+
+
+def names_for(event: str) -> tuple[str, ...]:
+    """The name in force and every older name of the same event, for queries over a whole chain."""
+    return (event, *sorted(old for old, new in _renamed().items() if new == event))
+
+
+def events_for(uow, object_type: str | None = None, object_id: Any = None, limit: int | None = None,
+               event: str | None = None) -> list[AuditEvent]:
+    """Events in chain order, by object and/or by event (under its current and older names)."""
     from sqlmodel import select as sm_select
 
     q = sm_select(AuditEvent).order_by(AuditEvent.seq)
+    if event:
+        q = q.where(AuditEvent.action.in_(names_for(event)))
     if object_type:
         q = q.where(AuditEvent.object_type == object_type)
     if object_id is not None:
         q = q.where(AuditEvent.object_id == str(object_id))
     if limit:
         q = q.limit(limit)
-    return list(session.exec(q))
+    return list(uow.exec(q))
 
 

@@ -83,3 +83,16 @@ def export_evidence(db, actor: str, out):
     from cms_workflows.audit import evidence
 
     return evidence.export(db, actor, out, stored_hashes())
+
+
+def lifecycles() -> list:
+    """Every declared lifecycle table (docs/lifecycles.md is generated from them)."""
+    import importlib
+
+    from cms_workflows.core.lifecycle import Lifecycle
+
+    found = []
+    for name in ("cms_workflows.documents.states", "cms_workflows.accounting.states"):
+        module = importlib.import_module(name)
+        found.extend(v for v in vars(module).values() if isinstance(v, Lifecycle))
+    return found

@@ -24,6 +24,12 @@ def _service():
     return service
 
 
+def _queries():
+    from cms_workflows.accounting import queries
+
+    return queries
+
+
 def _write_table(frame, out: Path | None) -> None:
     if out is None:
         # on screen the columns read in the user's language; files keep the column codes
@@ -66,7 +72,7 @@ def factor_add(ctx: typer.Context, material: str, parameter: str, value: float, 
 def template(ctx: typer.Context, out: Path, periods: list[str] = typer.Option(..., "--period"), site: str | None = typer.Option(None, "--site")) -> None:
     fmt = "csv" if out.suffix.lower() == ".csv" else "xlsx"
     with database().read() as session:
-        data = _service().template(session, acting_user(ctx), periods, site, fmt)
+        data = _queries().template(session, acting_user(ctx), periods, site, fmt)
     out.write_bytes(data)
     typer.echo(t("accounting.cli.written", path=out))
 
@@ -83,8 +89,10 @@ def import_(ctx: typer.Context, path: Path, replace: bool = typer.Option(False, 
         typer.echo(t("accounting.cli.duplicate", import_id=r.import_id))
         return
     typer.echo(t("accounting.cli.imported", rows=r.rows, import_id=r.import_id, sha256=r.sha256))
+    from cms_workflows.accounting.reports import text
+
     for w in r.warnings[:50]:
-        typer.echo(t("accounting.cli.warning", **w))
+        typer.echo(t("accounting.cli.warning", row=w["row"], field=w["field"], message=text(w)))
 
 
 @app.command("calculate")
@@ -93,16 +101,10 @@ def calculate(ctx: typer.Context, first: str, last: str, site: list[str] | None 
               gwp: str = typer.Option("AR5", "--gwp")) -> None:
     from cms_workflows.accounting.factors import Options
 
-    try:
-        options = Options(electricity_kind=electricity, gwp_set=gwp)
-        from cms_workflows.accounting.factors import FactorLibrary
-
-        FactorLibrary(options=options)
-    except ValueError as e:
-        raise ValidationFailed("error.validation", problems=[{"field": "options", "message": str(e)}]) from None
+    options = Options(electricity_kind=electricity, gwp_set=gwp)  # checked by the service
     with database().unit_of_work() as session:
         r = _service().calculate(session, acting_user(ctx), first, last, site or None, options)
-    typer.echo(t("accounting.cli.run", run_id=r.run_id, status=t(f"cli.accounting.run_status.{r.status}"), total=f"{r.total_tco2e:.3f}"))
+    typer.echo(t("accounting.cli.run", run_id=r.run_id, status=t(f"accounting.state.{r.status}"), total=f"{r.total_tco2e:.3f}"))
     if r.differences is not None and len(r.differences):
         typer.echo(t("accounting.cli.differences"))
         _write_table(r.differences, None)
@@ -123,46 +125,42 @@ def results(ctx: typer.Context, first: str | None = typer.Option(None, "--from")
             run: int | None = typer.Option(None, "--run"), level: str = typer.Option("site", "--level"),
             by: str = typer.Option("month", "--by"), site: str | None = typer.Option(None, "--site"),
             out: Path | None = typer.Option(None, "--out")) -> None:
-    from cms_workflows.accounting import calculation
+    from cms_workflows.accounting import reports
 
-    if level not in calculation.LEVELS or by not in ("month", "year"):
-        raise ValidationFailed("accounting.bad_level", problems=[{"field": "level", "message": ", ".join(calculation.LEVELS)}])
-    if run is None and (first is None or last is None):
-        raise ValidationFailed("accounting.bad_period", problems=[{"field": "--from/--to", "message": t("cli.accounting.period_required")}])
     with database().read() as session:
-        frame = _service().results_for(session, acting_user(ctx), run, first, last, site)
-    _write_table(calculation.rollup(frame, level, by) if len(frame) else frame, out)
+        table = reports.results_table(session, acting_user(ctx), run_id=run, first=first, last=last, level=level,
+                                      by=by, site=site)
+    _write_table(table, out)
 
 
 @app.command("quality")
 def quality(ctx: typer.Context, first: str, last: str, site: str | None = typer.Option(None, "--site")) -> None:
+    from cms_workflows.accounting.reports import text
+
     with database().read() as session:
-        report = _service().quality(session, acting_user(ctx), first, last, site)
+        report = _queries().quality(session, acting_user(ctx), first, last, site)
     typer.echo(t("accounting.cli.score", **{k: report[k] for k in ("score", "completeness", "consistency", "accuracy")}))
     for g in report["gaps"][:200]:
-        typer.echo(t("cli.accounting.gap_line", **{**g, "kind": t(f"cli.accounting.gap_kind.{g['kind']}")}))
+        where = " ".join(g[k] for k in ("site", "facility", "material", "period") if g[k])
+        typer.echo(t("cli.accounting.gap_line", kind=t(f"cli.accounting.gap_kind.{g['kind']}"), where=where, message=text(g)))
 
 
 @app.command("pareto")
 def pareto(ctx: typer.Context, first: str, last: str, threshold: float = typer.Option(0.8, "--threshold"),
            out: Path | None = typer.Option(None, "--out")) -> None:
     with database().read() as session:
-        table = _service().major_facilities(session, acting_user(ctx), first, last, threshold)
+        table = _queries().major_facilities(session, acting_user(ctx), first, last, threshold)
     _write_table(table, out)
 
 
 @app.command("charts")
 def charts(ctx: typer.Context, first: str, last: str, folder: Path) -> None:
-    from cms_workflows.accounting import charts as ch
-    from cms_workflows.accounting.factors import categories
-    from cms_workflows.accounting.pareto import pareto as pareto_table
+    from cms_workflows.accounting import reports
 
     with database().read() as session:
-        frame = _service().official_results(session, acting_user(ctx), first, last)
+        pngs = reports.chart_set(session, acting_user(ctx), first, last)
     folder.mkdir(parents=True, exist_ok=True)
-    names = {c: v["name_zh"] for c, v in categories().items()}
-    for name, png in (("monthly_trend.png", ch.monthly_trend(frame)), ("categories.png", ch.category_breakdown(frame, names)),
-                      ("pareto.png", ch.pareto_chart(pareto_table(frame)))):
+    for name, png in pngs.items():
         (folder / name).write_bytes(png)
         typer.echo(t("accounting.cli.written", path=folder / name))
 
@@ -185,7 +183,7 @@ def baseline_approve(ctx: typer.Context, baseline_id: int) -> None:
 @baseline_app.command("deviations")
 def baseline_deviations(ctx: typer.Context, baseline_id: int, first: str, last: str, threshold: float = typer.Option(0.1, "--threshold")) -> None:
     with database().read() as session:
-        _table, over = _service().deviations(session, acting_user(ctx), baseline_id, first, last, threshold)
+        _table, over = _queries().deviations(session, acting_user(ctx), baseline_id, first, last, threshold)
     if not over:
         typer.echo(t("accounting.cli.no_deviation"))
     for d in over:
@@ -211,5 +209,5 @@ def output(ctx: typer.Context, site: str, period: str, product_t: float = typer.
 @app.command("intensity")
 def intensity(ctx: typer.Context, first: str, last: str, out: Path | None = typer.Option(None, "--out")) -> None:
     with database().read() as session:
-        table = _service().intensity(session, acting_user(ctx), first, last)
+        table = _queries().intensity(session, acting_user(ctx), first, last)
     _write_table(table, out)

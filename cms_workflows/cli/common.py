@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from cms_workflows.core.errors import CmsError, ValidationFailed
+from cms_workflows.core.errors import CmsError, ValidationFailed, problem
 from cms_workflows.core.i18n import t
 
 
@@ -49,7 +49,7 @@ def parse_date(value: Optional[str], field: str) -> Optional[date]:
     try:
         return datetime.strptime(value, "%Y-%m-%d").date()
     except ValueError:
-        raise ValidationFailed("error.validation", problems=[{"field": field, "message": t("cli.bad_date", value=value)}]) from None
+        raise ValidationFailed("error.validation", problems=[problem(field, "cli.bad_date", value=value)]) from None
 
 
 def term(key: str, code: str) -> str:

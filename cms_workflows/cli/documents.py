@@ -10,7 +10,7 @@ import typer
 import yaml
 
 from cms_workflows.cli.common import acting_user, database, parse_date, print_table, term
-from cms_workflows.core.errors import ValidationFailed
+from cms_workflows.core.errors import ValidationFailed, problem
 from cms_workflows.core.i18n import t
 
 app = typer.Typer(no_args_is_help=True)
@@ -29,7 +29,7 @@ def _content(path: Optional[Path], example_of: Optional[str] = None) -> dict:
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ValidationFailed("documents.bad_content", problems=[{"field": str(path), "message": str(exc)[:300]}]) from None
     if not isinstance(data, dict):
-        raise ValidationFailed("documents.bad_content", problems=[{"field": str(path), "message": t("cli.doc.content_mapping")}])
+        raise ValidationFailed("documents.bad_content", problems=[problem(str(path), "cli.doc.content_mapping")])
     return data
 
 
@@ -57,7 +57,7 @@ def types() -> None:
     for dt in registry.doc_types().values():
         route = " → ".join(t("cli.doc.route_step", step=_step_name(s.name), mode=t(f"cli.doc.step_mode.{s.mode}"),
                               positions="+".join(s.positions)) for s in registry.route(dt.code))
-        rows.append([dt.code, dt.name(), dt.numbering.replace("{abbr}", dt.abbr), dt.revision_labels,
+        rows.append([dt.code, dt.name(), dt.numbering.replace("{abbr}", dt.abbr), t(f"cli.doc.label_scheme.{dt.revision_labels}"),
                      str(dt.review_months), str(dt.retention_years), dt.template or "—", route])
     print_table([t(f"documents.cli.col_{c}") for c in
                  ("type", "name", "numbering", "labels", "review_months", "retention_years", "template", "route")], rows)
@@ -72,14 +72,14 @@ def new(ctx: typer.Context, doc_type: str, title: str = typer.Option(..., "--tit
         template: Optional[str] = typer.Option(None, "--template"),
         language: str = typer.Option("zh-CN", "--language"),
         review_months: Optional[int] = typer.Option(None, "--review-months")) -> None:
-    from cms_workflows.documents import registry, service
+    from cms_workflows.documents import queries, registry, service
 
     tpl = template or (registry.doc_type(doc_type).template if example else None)
     with database().unit_of_work() as session:
         rev = service.create(session, acting_user(ctx), doc_type=doc_type, site=site, title=title, owner_department=department,
                              content=_content(content, tpl if example else None), template=template,
                              language=language, review_months=review_months)
-        number = session.get(service.Document, rev.document_id).number
+        number = queries.document_number(session, rev.document_id)
     typer.echo(t("documents.cli.created", number=number, revision=rev.label))
 
 
@@ -105,10 +105,10 @@ def submit(ctx: typer.Context, number: str, reason: Optional[str] = typer.Option
 
 
 def _decide(ctx, number: str, decision: str, comment: str, expect: Optional[str], effective: Optional[str] = None) -> None:
-    from cms_workflows.documents import service
+    from cms_workflows.documents import approval
 
     with database().unit_of_work() as session:
-        rev = service.decide(session, acting_user(ctx), number, decision, comment, expect=expect,
+        rev = approval.decide(session, acting_user(ctx), number, decision, comment, expect=expect,
                              effective_date=parse_date(effective, "effective_date"))
     _rev_line(number, rev)
     if rev.file_sha256 and rev.status == "approved":
@@ -133,10 +133,10 @@ def reject(ctx: typer.Context, number: str, comment: str = typer.Option(..., "--
 
 @app.command("add-reviewer")
 def add_reviewer(ctx: typer.Context, number: str, reviewer: str, reason: str = typer.Option("", "--reason")) -> None:
-    from cms_workflows.documents import service
+    from cms_workflows.documents import approval
 
     with database().unit_of_work() as session:
-        service.add_reviewer(session, acting_user(ctx), number, reviewer, reason)
+        approval.add_reviewer(session, acting_user(ctx), number, reviewer, reason)
     typer.echo(t("documents.cli.reviewer_added", number=number, reviewer=reviewer))
 
 
@@ -160,10 +160,10 @@ def obsolete(ctx: typer.Context, number: str, reason: str = typer.Option(..., "-
 
 @app.command("show")
 def show(ctx: typer.Context, number: str) -> None:
-    from cms_workflows.documents import output, registry, service
+    from cms_workflows.documents import output, queries, registry
 
     with database().read() as session:
-        view = service.show(session, acting_user(ctx), number)
+        view = queries.show(session, acting_user(ctx), number)
         when = {d.id: output.local_time(d.decided_at, session) for d in view.decisions}
         reviewed = {p.id: output.local_date(p.reviewed_at, session) for p in view.reviews}
     d = view.document
@@ -197,10 +197,10 @@ def show(ctx: typer.Context, number: str) -> None:
 @app.command("list")
 def list_(ctx: typer.Context, doc_type: Optional[str] = typer.Option(None, "--type"), site: Optional[str] = typer.Option(None, "--site"),
           status: Optional[str] = typer.Option(None, "--status")) -> None:
-    from cms_workflows.documents import service
+    from cms_workflows.documents import queries
 
     with database().read() as session:
-        rows = service.list_documents(session, acting_user(ctx), doc_type=doc_type, site=site, status=status)
+        rows = queries.list_documents(session, acting_user(ctx), doc_type=doc_type, site=site, status=status)
     print_table([t(f"documents.cli.col_{c}") for c in ("number", "title", "type", "site", "doc_status", "effective", "in_progress", "next_review")],
                 [[d.number, d.title, d.doc_type, d.site, t(f"documents.doc_status.{d.status}"),
                   f"{eff.label} ({eff.effective_date})" if eff else "—",
@@ -211,10 +211,10 @@ def list_(ctx: typer.Context, doc_type: Optional[str] = typer.Option(None, "--ty
 @app.command("render")
 def render(ctx: typer.Context, number: str, out: Path = typer.Option(..., "--out"),
            revision: Optional[str] = typer.Option(None, "--revision")) -> None:
-    from cms_workflows.documents import service
+    from cms_workflows.documents import queries
 
     with database().read() as session:
-        rev, data = service.revision_file(session, acting_user(ctx), number, revision)
+        rev, data = queries.revision_file(session, acting_user(ctx), number, revision)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data)
     typer.echo(t("documents.cli.rendered" if rev.file_sha256 else "documents.cli.preview", path=out, revision=rev.label,
@@ -230,7 +230,7 @@ def import_(ctx: typer.Context, file: Path, number: Optional[str] = typer.Option
             reason: str = typer.Option("", "--reason"), issuer: Optional[str] = typer.Option(None, "--issuer"),
             version: Optional[str] = typer.Option(None, "--version"), issued: Optional[str] = typer.Option(None, "--issued"),
             applies_to: Optional[str] = typer.Option(None, "--applies-to")) -> None:
-    from cms_workflows.documents import imports, service
+    from cms_workflows.documents import imports, queries
 
     data = _read(file)
     with database().unit_of_work() as session:
@@ -238,7 +238,7 @@ def import_(ctx: typer.Context, file: Path, number: Optional[str] = typer.Option
                                   title=title, owner_department=department, label=label, legacy_number=legacy_number,
                                   change_reason=reason, issuer=issuer, external_version=version,
                                   external_effective_date=parse_date(issued, "issued"), applies_to=applies_to)
-        number = session.get(service.Document, rev.document_id).number
+        number = queries.document_number(session, rev.document_id)
     typer.echo(t("documents.cli.imported", number=number, revision=rev.label, sha256=rev.file_sha256))
 
 
@@ -270,10 +270,10 @@ def ack(ctx: typer.Context, number: str, pending: bool = typer.Option(False, "--
 
 @app.command("due")
 def due(ctx: typer.Context, by: Optional[str] = typer.Option(None, "--by")) -> None:
-    from cms_workflows.documents import service
+    from cms_workflows.documents import queries
 
     with database().read() as session:
-        rows = service.due(session, acting_user(ctx), parse_date(by, "by"))
+        rows = queries.due(session, acting_user(ctx), parse_date(by, "by"))
     print_table([t(f"documents.cli.col_{c}") for c in ("number", "title", "revision", "next_review", "in_progress")],
                 [[r.document.number, r.document.title, r.revision.label, str(r.due), r.revision_in_progress or "—"] for r in rows])
 
@@ -314,5 +314,5 @@ def dispose_decide(ctx: typer.Context, disposition_id: int, approve: bool = type
 
     with database().unit_of_work() as session:
         row = retention.decide(session, acting_user(ctx), disposition_id, approve, comment)
-    typer.echo(t("documents.cli.disposition_decided", id=row.id, state=t(f"cli.doc.disposition.{row.status}")))
+    typer.echo(t("documents.cli.disposition_decided", id=row.id, state=t(f"documents.disposition_state.{row.status}")))
 

@@ -20,9 +20,22 @@ LOCALES = ("zh-CN", "en")
 _ALIASES = {"zh": "zh-CN", "zh_cn": "zh-CN", "zh-cn": "zh-CN", "en": "en", "en_us": "en", "en-us": "en", "en-gb": "en"}
 
 
+def current_locale() -> str:
+    """The user's locale: `Settings.locale` (CMS_LOCALE), the one source."""
+    return _settings_locale(os.environ.get("CMS_LOCALE"))
+
+
+@lru_cache(maxsize=8)
+def _settings_locale(_env_value: str | None) -> str:
+    # keyed by the environment value so a changed CMS_LOCALE is seen; Settings reads and validates it
+    from cms_workflows.core.config import get_settings
+
+    return get_settings().locale or PRIMARY
+
+
 def normalize(locale: str | None) -> str:
     if not locale:
-        locale = os.environ.get("CMS_LOCALE") or PRIMARY
+        locale = current_locale()
     key = locale.split(".")[0].replace("_", "-").lower()
     return _ALIASES.get(key, PRIMARY if key.startswith("zh") else "en" if key.startswith("en") else PRIMARY)
 
@@ -49,10 +62,26 @@ def _flatten(node: Any, prefix: str, out: dict[str, str]) -> None:
         out[prefix.rstrip(".")] = node
 
 
+class Message:
+    """A message key with parameters used as a parameter of another message: translated in the locale
+    the outer message is shown in."""
+
+    def __init__(self, key: str, **params: Any) -> None:
+        self.key, self.params = key, params
+
+    def localized(self, locale: str | None) -> str:
+        return t(self.key, locale=locale, **self.params)
+
+    def __format__(self, spec: str) -> str:
+        return self.localized(None)
+
+
 def t(key: str, locale: str | None = None, **params: Any) -> str:
     loc = normalize(locale)
     text = catalog(loc).get(key) or catalog(PRIMARY).get(key) or key
     if params:
+        # parameters that are themselves messages (states, positions, problems) follow the same locale
+        params = {k: v.localized(loc) if hasattr(v, "localized") else v for k, v in params.items()}
         try:
             return text.format(**params)
         except (KeyError, IndexError, ValueError):

@@ -30,10 +30,13 @@ class StateLabel:
     def __init__(self, key: str) -> None:
         self.key = key
 
-    def __format__(self, spec: str) -> str:
+    def localized(self, locale: str | None) -> str:
         from cms_workflows.core.i18n import t
 
-        return t(self.key)
+        return t(self.key, locale=locale)
+
+    def __format__(self, spec: str) -> str:
+        return self.localized(None)
 
 
 class Lifecycle:
@@ -62,7 +65,7 @@ class Lifecycle:
     def target(self, state: str, command: str) -> str:
         """The state `command` leads to from `state`, or InvalidTransition."""
         if command not in self.commands():
-            raise ValueError(f"{self.name}: no command {command!r}")
+            raise RuntimeError(f"{self.name}: no command {command!r}")
         try:
             return self._targets[(state, command)]
         except KeyError:

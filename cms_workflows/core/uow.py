@@ -20,15 +20,12 @@ user's mistake, so it is not a CmsError.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import event
 from sqlmodel import Session
 
 from cms_workflows.core.filestore import StoredFile, sha256_bytes
-
-if TYPE_CHECKING:
-    from cms_workflows.core.db import Database
 
 # Tables written without an event of their own: the trail itself.
 UNAUDITED_TABLES = frozenset({"audit_event"})
@@ -39,7 +36,7 @@ class UnauditedWrite(RuntimeError):
 
 
 class UnitOfWork(Session):
-    def __init__(self, database: "Database", *, bind, writing: bool) -> None:
+    def __init__(self, database, *, bind, writing: bool) -> None:  # database: core.db.Database
         super().__init__(bind, expire_on_commit=False)
         self.database = database
         self.settings = database.settings

@@ -48,7 +48,7 @@ def run(directory: Path, echo=print) -> dict:
     settings = get_settings(data_dir=directory, database_url=None, audit_key=None,
                             company_name=demo_company.COMPANY_NAME[0])
     db = Database(settings.resolved_database_url(), settings=settings)
-    year = date.today().year - 1
+    year = db.clock.today().year - 1
 
     echo(t("demo.step_init", url=db.url))
     installation.initialize(db)

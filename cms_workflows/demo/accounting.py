@@ -52,6 +52,7 @@ def _csv(rows: list[dict]) -> bytes:
 
 def run(db, year: int, out_dir: Path, echo) -> dict:
     from cms_workflows.accounting import charts
+    from cms_workflows.accounting import queries
     from cms_workflows.accounting import service as acc
     from cms_workflows.accounting.factors import Options
     from cms_workflows.core.i18n import t
@@ -99,16 +100,16 @@ def run(db, year: int, out_dir: Path, echo) -> dict:
         for site, level, scope in (("HN01", "site", "HN01"), ("HN02", "site", "HN02"), ("HN01", "facility", "HN01/熟料车间/BOILER1")):
             baseline_id = acc.set_baseline(session, ACCOUNTANT[site], level, scope, f"{base_year}-01", f"{base_year}-12")
             acc.approve_baseline(session, "gm", baseline_id)
-            _table, over = acc.deviations(session, ACCOUNTANT[site], baseline_id, f"{year}-01", f"{year}-12", 0.1)
+            _table, over = queries.deviations(session, ACCOUNTANT[site], baseline_id, f"{year}-01", f"{year}-12", 0.1)
             deviations.extend(over)
         acc.record_trigger(session, ACCOUNTANT["HN01"], "HN01", "equipment",
                            "1号锅炉燃烧器改造，天然气用量上升 / boiler 1 burner retrofit raised gas use")
     echo(t("demo.acc_baseline", count=len(deviations)))
 
     with db.read() as session:
-        quality = acc.quality(session, ACCOUNTANT["HN01"], f"{year}-01", f"{year}-12", "HN01")
-        results = acc.official_results(session, "gm", f"{year}-01", f"{year}-12")
-        pareto = acc.major_facilities(session, "gm", f"{year}-01", f"{year}-12")
+        quality = queries.quality(session, ACCOUNTANT["HN01"], f"{year}-01", f"{year}-12", "HN01")
+        results = queries.official_results(session, "gm", f"{year}-01", f"{year}-12")
+        pareto = queries.major_facilities(session, "gm", f"{year}-01", f"{year}-12")
     results.to_csv(out_dir / f"emissions-{year}.csv", index=False, encoding="utf-8-sig")
     results.to_excel(out_dir / f"emissions-{year}.xlsx", index=False)
     (out_dir / f"trend-{year}.png").write_bytes(charts.monthly_trend(results))

@@ -39,7 +39,7 @@ def per_site_positions(session) -> list[Position]:
 
 def seed(session, admin: str = "admin", valid_from: date | None = None) -> dict[str, list[str]]:
     """Create the sites and users; returns {position: [usernames]}."""
-    valid_from = valid_from or date(date.today().year - 1, 1, 1)
+    valid_from = valid_from or date(session.clock.today().year - 1, 1, 1)
     holders: dict[str, list[str]] = {}
 
     def add(username, name, position, site):

@@ -12,6 +12,8 @@ from pathlib import Path
 from dateutil.relativedelta import relativedelta
 
 from cms_workflows.documents import distribution, imports, registry
+from cms_workflows.documents import approval as doc_approval
+from cms_workflows.documents import queries as doc_queries
 from cms_workflows.documents import service as docs
 from cms_workflows.core.i18n import t
 
@@ -28,15 +30,15 @@ def _do(db, fn, *args, **kwargs):
 
 def _number(db, rev) -> str:
     with db.read() as session:
-        return session.get(docs.Document, rev.document_id).number
+        return doc_queries.document_number(session, rev.document_id)
 
 
 def _route(db, number: str, author: str, reviews: list[tuple[str, str]], approval: str = "批准发布") -> None:
     """Submit, the reviews (reviewer, comment) in order, the GM's approval, release by document control."""
     _do(db, docs.submit, author, number)
     for reviewer, comment in reviews:
-        _do(db, docs.decide, reviewer, number, "approve", comment, expect="review")
-    _do(db, docs.decide, GM, number, "approve", approval, expect="approve")
+        _do(db, doc_approval.decide, reviewer, number, "approve", comment, expect="review")
+    _do(db, doc_approval.decide, GM, number, "approve", approval, expect="approve")
     _do(db, docs.make_effective, DOC_CONTROL, number)
 
 
@@ -79,7 +81,15 @@ def _report_figures(db, year: int, site: str) -> dict:
 
 def run(db, year: int, out_dir: Path, echo) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
+    policy = _carbon_policy(db, echo)
+    procedure = _procedure(db, echo)
+    _existing_and_external(db, out_dir, echo)
+    report = _review_report(db, year, echo)
+    written = _write_files(db, out_dir, procedure, echo)
+    return {"documents": written, "policy": policy, "procedure": procedure, "report": report}
 
+
+def _carbon_policy(db, echo) -> str:
     # 1. The carbon policy (R-5.2): drafted by carbon management, countersigned by compliance and legal together,
     #    approved by top management, released, distributed and acknowledged.
     policy_tpl = registry.template("carbon_policy")
@@ -96,7 +106,10 @@ def run(db, year: int, out_dir: Path, echo) -> dict:
     with db.read() as session:
         _rev, waiting = distribution.pending(session, GM, policy)
     echo(t("demo.doc_policy", number=policy, holders=len(holders), waiting=len(waiting)))
+    return policy
 
+
+def _procedure(db, echo) -> str:
     # 2. A procedure: returned once by the GM, a reviewer added by document control, released; then changed
     #    (revision B) while A stays effective, and released again (A superseded).
     procedure_tpl = registry.template("controlled_document")
@@ -104,23 +117,26 @@ def run(db, year: int, out_dir: Path, echo) -> dict:
               owner_department="carbon_management", content=dict(procedure_tpl.example))
     procedure = _number(db, rev)
     _do(db, docs.submit, HN01_AUTHOR, procedure)
-    _do(db, docs.decide, HN01_REVIEWER, procedure, "approve", "格式符合要求", expect="review")
-    _do(db, docs.decide, GM, procedure, "reject", "请补充外来文件的查新频次")
+    _do(db, doc_approval.decide, HN01_REVIEWER, procedure, "approve", "格式符合要求", expect="review")
+    _do(db, doc_approval.decide, GM, procedure, "reject", "请补充外来文件的查新频次")
     sections = [*procedure_tpl.example["sections"]]
     sections[-1] = {**sections[-1], "text": sections[-1]["text"] + "查新结果记录在外来文件清单中。"}
     _do(db, docs.edit, HN01_AUTHOR, procedure, content={"sections": sections})
     _do(db, docs.submit, HN01_AUTHOR, procedure)
-    _do(db, docs.add_reviewer, DOC_CONTROL, procedure, HN01_ENERGY, "涉及能源计量文件的发放")
-    _do(db, docs.decide, HN01_REVIEWER, procedure, "approve", "已补充", expect="review")
-    _do(db, docs.decide, HN01_ENERGY, procedure, "approve", "计量文件条款无异议", expect="review")
-    _do(db, docs.decide, GM, procedure, "approve", "同意发布", expect="approve")
+    _do(db, doc_approval.add_reviewer, DOC_CONTROL, procedure, HN01_ENERGY, "涉及能源计量文件的发放")
+    _do(db, doc_approval.decide, HN01_REVIEWER, procedure, "approve", "已补充", expect="review")
+    _do(db, doc_approval.decide, HN01_ENERGY, procedure, "approve", "计量文件条款无异议", expect="review")
+    _do(db, doc_approval.decide, GM, procedure, "approve", "同意发布", expect="approve")
     _do(db, docs.make_effective, DOC_CONTROL, procedure)
     _do(db, distribution.distribute, DOC_CONTROL, procedure, [("energy_engineer", "HN01"), ("quality_system_engineer", "HN01")])
     _do(db, docs.edit, HN01_AUTHOR, procedure, change_reason="增加电子文件的备份要求",
         content={"sections": [*sections, {"heading": "电子文件的备份", "text": "受控电子文件每日自动备份，备份介质异地保存。"}]})
     _route(db, procedure, HN01_AUTHOR, [(HN01_REVIEWER, "同意")])
     echo(t("demo.doc_procedure", number=procedure))
+    return procedure
 
+
+def _existing_and_external(db, out_dir: Path, echo) -> None:
     # 3. An existing Word file of the company (HN02) and an external standard.
     legacy = _word_file("能源计量管理程序", ["1 目的：规范能源计量器具的配备、检定和使用。",
                                       "2 适用范围：株洲工厂全部能源计量器具。",
@@ -141,6 +157,8 @@ def run(db, year: int, out_dir: Path, echo) -> dict:
     _route(db, external, COMPLIANCE, [(LEGAL, "同意")])
     echo(t("demo.doc_imported", number=imported, external=external))
 
+
+def _review_report(db, year: int, echo) -> str:
     # 4. The Changsha plant's annual carbon review report (Annex E) with the approved emissions of the year.
     figures = _report_figures(db, year, "HN01")
     report_tpl = registry.template("carbon_review_report")
@@ -154,17 +172,20 @@ def run(db, year: int, out_dir: Path, echo) -> dict:
     report = _number(db, rev)
     _route(db, report, HN01_AUTHOR, [("carbon_accountant.hn01", "同意")])
     echo(t("demo.doc_report", number=report, total=figures["total_tco2e"].split()[0]))
+    return report
 
+
+def _write_files(db, out_dir: Path, procedure: str, echo) -> list[str]:
     # 5. Every controlled file written out; the register and the reviews due in the next year.
     written = []
     with db.read() as session:
-        for doc, _effective, _open in docs.list_documents(session, GM):
-            _rev, data = docs.revision_file(session, GM, doc.number)
+        for doc, _effective, _open in doc_queries.list_documents(session, GM):
+            _rev, data = doc_queries.revision_file(session, GM, doc.number)
             path = out_dir / f"{doc.number}-{_rev.label}.docx"
             path.write_bytes(data)
             written.append(path.name)
-        superseded, old = docs.revision_file(session, GM, procedure, "A")
+        superseded, old = doc_queries.revision_file(session, GM, procedure, "A")
         (out_dir / f"{procedure}-A-{superseded.status}.docx").write_bytes(old)
-        due = docs.due(session, DOC_CONTROL, date.today() + relativedelta(months=12) + timedelta(days=1))
+        due = doc_queries.due(session, DOC_CONTROL, db.clock.today() + relativedelta(months=12) + timedelta(days=1))
     echo(t("demo.doc_files", count=len(written), path=str(out_dir), due=len(due)))
-    return {"documents": written, "policy": policy, "procedure": procedure, "report": report}
+    return written

@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from sqlmodel import select
 
 from cms_workflows import access
-from cms_workflows.access import COMPANY_WIDE, Resource
-from cms_workflows.documents import registry
-from cms_workflows.documents import service as docs
-from cms_workflows.documents.models import Acknowledgement, Distribution, Revision
-from cms_workflows.core.errors import AccessDenied, Conflict, InvalidTransition, ValidationFailed
+from cms_workflows.access import COMPANY_WIDE, Grant, Resource
+from cms_workflows.audit.commands import Command, command
+from cms_workflows.core.errors import AccessDenied, Conflict, InvalidTransition, ValidationFailed, problem
+from cms_workflows.documents.models import Acknowledgement, Distribution, Document, Revision
+from cms_workflows.documents.queries import effective_revision, get_document, require_read, resource_of
+from cms_workflows.documents.service import record_on
+from cms_workflows.documents.states import DOCUMENT
 
 
 @dataclass(frozen=True)
@@ -26,78 +28,98 @@ class Holder:
     site: str  # where the user holds the position
 
 
-def _current(session, number: str) -> tuple:
-    doc = docs.get_document(session, number)
-    rev = docs.effective_revision(session, doc)
-    if doc.status != "active" or rev is None:
-        raise InvalidTransition("documents.no_effective_revision", number=number)
-    return doc, rev
+def _effective(uow, number: str, *_args, **_kwargs) -> Resource:
+    doc = get_document(uow, number)
+    return resource_of(doc, subject=(doc, effective_revision(uow, doc)))
 
 
-def distribute(session, username: str, number: str, targets: list[tuple[str, str]]) -> list[Distribution]:
+def _current(doc: Document, rev: Revision | None) -> Revision:
+    if not DOCUMENT.allows(doc.status, "change") or rev is None:
+        raise InvalidTransition("documents.no_effective_revision", number=doc.number)
+    return rev
+
+
+@command("documents.distribution.create", action="distribute", resource=_effective, audit_object="doc_document")
+def distribute(cmd: Command, number: str, targets: list[tuple[str, str]]) -> list[Distribution]:
     """Hand the effective revision to the holders of each (position, site); site "*" = wherever the position is held."""
     from cms_workflows.access.roles import known_position_codes
     from cms_workflows.org.queries import list_sites
 
-    doc, rev = _current(session, number)
-    grant = access.require(session, username, "distribute", docs.resource_of(doc))
-    sites = {s.code for s in list_sites(session)} | {COMPANY_WIDE}
+    uow = cmd.uow
+    doc, rev = cmd.subject
+    rev = _current(doc, rev)
+    sites = {s.code for s in list_sites(uow)} | {COMPANY_WIDE}
     positions = known_position_codes()
-    problems = [{"field": f"{p}@{s}", "message": "unknown position" if p not in positions else "unknown site"}
+    problems = [problem(f"{p}@{s}", "documents.problem.unknown_position" if p not in positions
+                        else "documents.problem.unknown_site_code", position=p, site=s)
                 for p, s in targets if p not in positions or s not in sites]
     if not targets or problems:
-        raise ValidationFailed("documents.bad_distribution", problems=problems or [{"field": "to", "message": "position@site"}])
-    existing = {(d.position, d.site) for d in session.exec(select(Distribution).where(Distribution.revision_id == rev.id))}
+        raise ValidationFailed("documents.bad_distribution",
+                               problems=problems or [problem("to", "documents.problem.distribution_target")])
+    existing = {(d.position, d.site) for d in uow.exec(select(Distribution).where(Distribution.revision_id == rev.id))}
     added = []
     for position, site in dict.fromkeys(targets):
         if (position, site) in existing:
             continue
-        row = Distribution(revision_id=rev.id, position=position, site=site, distributed_by=username)
-        session.add(row)
+        row = Distribution(revision_id=rev.id, position=position, site=site, distributed_by=cmd.actor)
+        uow.add(row)
         added.append(row)
     if not added:
         raise Conflict("documents.already_distributed", number=number, revision=rev.label)
-    session.flush()
-    docs.record(session, grant, "distribute", doc, rev, {"to": [f"{d.position}@{d.site}" for d in added],
-                                                          "file_sha256": rev.file_sha256})
+    uow.flush()
+    record_on(cmd, doc, rev, {"to": [f"{d.position}@{d.site}" for d in added], "file_sha256": rev.file_sha256})
     return added
 
 
-def holders(session, rev: Revision) -> list[Holder]:
-    """Everyone the revision is distributed to, today."""
-    from cms_workflows.org.queries import active_assignments
-
-    targets = {(d.position, d.site) for d in session.exec(select(Distribution).where(Distribution.revision_id == rev.id))}
-    positions = {p for p, _s in targets}
+def holders(uow, rev: Revision) -> list[Holder]:
+    """Everyone the revision is distributed to, today: a target (position, site) reaches the holders whose
+    assignment counts at that site (access's one site rule: held there or company-wide); a target at
+    "*" reaches every holder of the position."""
+    targets = {(d.position, d.site) for d in uow.exec(select(Distribution).where(Distribution.revision_id == rev.id))}
+    everywhere = {p for p, s in targets if s == COMPANY_WIDE}
     out = set()
-    for user, position, site in active_assignments(session):
-        # a target site reaches that site's holders and the company-wide ones; "*" reaches every holder
-        if (position, site) in targets or (position, COMPANY_WIDE) in targets or (site == COMPANY_WIDE and position in positions):
-            out.add(Holder(user, position, site))
+    for user, position, held_at in access.directory().assignments(uow, uow.clock.today()):
+        reached = position in everywhere or any(access.positions_counting_at([(position, held_at)], site)
+                                                for target, site in targets if target == position)
+        if reached:
+            out.add(Holder(user, position, held_at))
     return sorted(out, key=lambda h: (h.username, h.position, h.site))
 
 
-def acknowledge(session, username: str, number: str) -> Acknowledgement:
-    """The user confirms having read the effective revision (the one whose hash is recorded)."""
-    doc, rev = _current(session, number)
-    mine = [h for h in holders(session, rev) if h.username == username]
+def _authorize_holder(control, uow, actor: str, resource: Resource) -> Grant:
+    """Acknowledge where the user holds a position the revision was distributed to."""
+    doc, rev = resource.subject
+    if rev is None or not DOCUMENT.allows(doc.status, "change"):
+        return require_read(uow, actor, doc)  # the body then names the state
+    mine = [h for h in holders(uow, rev) if h.username == actor]
     if not mine:
-        raise AccessDenied("documents.not_distributed_to", username=username, number=number, revision=rev.label)
-    object_type = registry.doc_type(doc.doc_type).object_type
-    grant = access.require(session, username, "acknowledge", Resource(object_type, site=mine[0].site))
-    if session.exec(select(Acknowledgement).where(Acknowledgement.revision_id == rev.id,
-                                                  Acknowledgement.username == username)).first():
-        raise Conflict("documents.already_acknowledged", username=username, number=number, revision=rev.label)
-    row = Acknowledgement(revision_id=rev.id, username=username, file_sha256=rev.file_sha256)
-    session.add(row)
-    session.flush()
-    docs.record(session, grant, "acknowledge", doc, rev, {"file_sha256": rev.file_sha256})
+        raise AccessDenied("documents.not_distributed_to", username=actor, number=doc.number, revision=rev.label)
+    return control.decide(uow, actor, "acknowledge", Resource(resource.type, site=mine[0].site, id=resource.id))
+
+
+@command("documents.acknowledgement.create", action="acknowledge", resource=_effective, authorize=_authorize_holder,
+         audit_object="doc_document")
+def acknowledge(cmd: Command, number: str) -> Acknowledgement:
+    """The user confirms having read the effective revision (the one whose hash is recorded)."""
+    uow = cmd.uow
+    doc, rev = cmd.subject
+    rev = _current(doc, rev)
+    if uow.exec(select(Acknowledgement).where(Acknowledgement.revision_id == rev.id,
+                                              Acknowledgement.username == cmd.actor)).first():
+        raise Conflict("documents.already_acknowledged", username=cmd.actor, number=number, revision=rev.label)
+    row = Acknowledgement(revision_id=rev.id, username=cmd.actor, file_sha256=rev.file_sha256)
+    uow.add(row)
+    uow.flush()
+    record_on(cmd, doc, rev, {"file_sha256": rev.file_sha256})
     return row
 
 
-def pending(session, username: str, number: str) -> tuple[Revision, list[Holder]]:
+def pending(uow, username: str, number: str) -> tuple[Revision, list[Holder]]:
     """Holders who have not yet acknowledged the effective revision."""
-    doc, rev = _current(session, number)
-    docs.require_read(session, username, doc)
-    done = set(session.exec(select(Acknowledgement.username).where(Acknowledgement.revision_id == rev.id)))
-    return rev, [h for h in holders(session, rev) if h.username not in done]
+    doc = get_document(uow, number)
+    require_read(uow, username, doc)
+    rev = _current(doc, effective_revision(uow, doc))
+    done = set(uow.exec(select(Acknowledgement.username).where(Acknowledgement.revision_id == rev.id)))
+    return rev, [h for h in holders(uow, rev) if h.username not in done]
+
+

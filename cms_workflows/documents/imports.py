@@ -6,17 +6,34 @@ from __future__ import annotations
 
 from datetime import date
 
-from cms_workflows import access
 from cms_workflows.access import Resource
+from cms_workflows.audit.commands import Command, command
+from cms_workflows.core.errors import InvalidTransition, ValidationFailed, problem
 from cms_workflows.documents import numbering, output, registry, rendering
-from cms_workflows.documents import service as docs
 from cms_workflows.documents.models import Revision
-from cms_workflows.core.errors import InvalidTransition, ValidationFailed
+from cms_workflows.documents.queries import get_document, open_revision, resource_of, revisions
+from cms_workflows.documents.service import check_register_fields, new_document, record_on, require_active
+from cms_workflows.documents.states import REVISION
 
 EXTERNAL = "external"
 
 
-def import_file(session, username: str, data: bytes, filename: str, *, number: str | None = None,
+def _import_target(uow, *_args, number: str | None = None, doc_type: str | None = None, site: str | None = None,
+                   **_kwargs) -> Resource:
+    """The document the file is the next revision of, or the type and site of the new document
+    (without them there is nothing to authorize against)."""
+    if number is not None:
+        doc = get_document(uow, number)
+        return resource_of(doc, subject=doc)
+    missing = [f for f, v in (("doc_type", doc_type), ("site", site)) if not v]
+    if missing:
+        raise ValidationFailed("documents.bad_register_entry",
+                               problems=[problem(f, "documents.problem.required") for f in missing])
+    return Resource(registry.doc_type(doc_type).object_type, site=site)
+
+
+@command("documents.revision.import", action="draft", resource=_import_target, audit_object="doc_document")
+def import_file(cmd: Command, data: bytes, filename: str, *, number: str | None = None,
                 doc_type: str | None = None, site: str | None = None, title: str | None = None,
                 owner_department: str | None = None, label: str | None = None, legacy_number: str | None = None,
                 change_reason: str = "", review_months: int | None = None, issuer: str | None = None,
@@ -27,52 +44,52 @@ def import_file(session, username: str, data: bytes, filename: str, *, number: s
     Word files of the company's own documents must be readable .docx; an external document (a standard's
     PDF, say) may be any file.
     """
+    uow = cmd.uow
     if number is not None:
-        doc = docs.get_document(session, number)
-        docs.require_active(doc)
+        doc = cmd.subject
+        require_active(doc)
         dt = registry.doc_type(doc.doc_type)
         _check_file(dt.code, data, filename)
-        grant = access.require(session, username, "draft", docs.resource_of(doc))
-        opened = docs.open_revision(session, doc)
+        opened = open_revision(uow, doc)
         if opened is not None:
             raise InvalidTransition("documents.open_revision_exists", number=number, revision=opened.label,
-                                    state=docs.StateName("state", opened.status))
+                                    state=REVISION.label(opened.status))
         if not change_reason.strip():
             raise ValidationFailed("documents.change_reason_required", number=number)
-        last = docs.revisions(session, doc)[-1]
+        earlier = revisions(uow, doc)
+        last = earlier[-1]
         label = numbering.next_label(dt.revision_labels, last.label) if label is None else numbering.check_label(dt.revision_labels, label)
-        if label in {r.label for r in docs.revisions(session, doc)}:
+        if label in {r.label for r in earlier}:
             raise ValidationFailed("documents.label_taken", number=number, revision=label)
         seq = last.seq + 1
     else:
-        missing = [f for f, v in (("doc_type", doc_type), ("site", site), ("title", title),
-                                  ("owner_department", owner_department)) if not v]
-        if missing:
-            raise ValidationFailed("documents.bad_register_entry", problems=[{"field": f, "message": "required"} for f in missing])
         dt = registry.doc_type(doc_type)
+        missing = [f for f, v in (("title", title), ("owner_department", owner_department)) if not v]
+        if missing:
+            raise ValidationFailed("documents.bad_register_entry",
+                                   problems=[problem(f, "documents.problem.required") for f in missing])
         _check_file(dt.code, data, filename)
-        grant = access.require(session, username, "draft", Resource(dt.object_type, site=site))
-        docs.check_register_fields(session, site, title, owner_department, review_months)
+        check_register_fields(uow, site, title, owner_department, review_months)
         if dt.code == EXTERNAL and not (issuer and external_version):
             raise ValidationFailed("documents.bad_register_entry",
-                                   problems=[{"field": f, "message": "required for an external document"}
+                                   problems=[problem(f, "documents.problem.required_external")
                                              for f, v in (("issuer", issuer), ("version", external_version)) if not v])
         label = numbering.first_label(dt.revision_labels) if label is None else numbering.check_label(dt.revision_labels, label)
-        doc = docs.new_document(session, grant, dt, site=site, title=title, owner_department=owner_department,
-                                 language="zh-CN", template=None, review_months=review_months,
-                                 today=output.today_or(session, today), legacy_number=legacy_number, issuer=issuer,
-                                 external_version=external_version, external_effective_date=external_effective_date,
-                                 applies_to=applies_to)
+        doc = new_document(cmd, dt, site=site, title=title, owner_department=owner_department,
+                           language="zh-CN", template=None, review_months=review_months,
+                           today=output.today_or(uow, today), legacy_number=legacy_number, issuer=issuer,
+                           external_version=external_version, external_effective_date=external_effective_date,
+                           applies_to=applies_to)
         seq = 1
-    stored = output.store(session).put(data)
-    rev = Revision(document_id=doc.id, seq=seq, label=label, author=username, author_position=grant.position,
+    stored = output.store(uow).put(data)
+    rev = Revision(document_id=doc.id, seq=seq, label=label, author=cmd.actor, author_position=cmd.grant.position,
                    change_reason=change_reason.strip(), source="imported", source_filename=filename,
                    file_sha256=stored.sha256, file_size=stored.size)
-    session.add(rev)
-    session.flush()
-    docs.record(session, grant, "import", doc, rev, {"filename": filename, "sha256": stored.sha256, "size": stored.size,
-                                                       "legacy_number": legacy_number, "issuer": issuer,
-                                                       "version": external_version, "applies_to": applies_to})
+    uow.add(rev)
+    uow.flush()
+    record_on(cmd, doc, rev, {"filename": filename, "sha256": stored.sha256, "size": stored.size,
+                              "legacy_number": legacy_number, "issuer": issuer,
+                              "version": external_version, "applies_to": applies_to})
     return rev
 
 

@@ -13,13 +13,9 @@ from sqlalchemy import Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from cms_workflows.core.db import utcnow
+from cms_workflows.documents.states import DispositionStatus, DocumentStatus, RevisionStatus, StepStatus
 
-# Revision states (lifecycle in docs/documents.md):
-# draft -> in_review -> approved -> effective -> superseded | obsolete; a rejection returns to draft;
-# withdrawn = an unreleased revision of a document made obsolete.
-DRAFT, IN_REVIEW, APPROVED, EFFECTIVE, SUPERSEDED, OBSOLETE, WITHDRAWN = (
-    "draft", "in_review", "approved", "effective", "superseded", "obsolete", "withdrawn")
-OPEN_STATES = (DRAFT, IN_REVIEW, APPROVED)
+# the states and their transitions: documents/states.py
 
 
 class NumberCounter(SQLModel, table=True):
@@ -43,7 +39,7 @@ class Document(SQLModel, table=True):
     language: str = Field(default="zh-CN", max_length=8)
     template: str | None = Field(default=None, max_length=64)
     review_months: int | None = None  # None: the type's period
-    status: str = Field(default="active", max_length=16)  # active | obsolete | archived | destroyed
+    status: str = Field(default=DocumentStatus.ACTIVE, max_length=16)  # DocumentStatus
     effective_revision_id: int | None = None
     next_review_due: date | None = None
     legacy_number: str | None = Field(default=None, max_length=120)  # number in the company's earlier system
@@ -66,7 +62,7 @@ class Revision(SQLModel, table=True):
     document_id: int = Field(foreign_key="doc_document.id", index=True)
     seq: int
     label: str = Field(max_length=16)
-    status: str = Field(default=DRAFT, max_length=16, index=True)
+    status: str = Field(default=RevisionStatus.DRAFT, max_length=16, index=True)
     author: str = Field(max_length=64)
     author_position: str = Field(default="", max_length=64)  # the position the author drafted in
     change_reason: str = Field(default="", max_length=1000)
@@ -80,7 +76,8 @@ class Revision(SQLModel, table=True):
     effective_date: date | None = None
     effective_at: datetime | None = None
     ended_at: datetime | None = None  # superseded or obsolete
-    end_reason: str | None = Field(default=None, max_length=500)
+    end_reason: str | None = Field(default=None, max_length=500)  # why it was withdrawn or made obsolete
+    superseded_by: str | None = Field(default=None, max_length=16)  # the label of the revision that replaced it
     file_sha256: str | None = Field(default=None, max_length=64)  # the controlled file, fixed at approval
     file_size: int | None = None
     file_destroyed_at: datetime | None = None
@@ -102,7 +99,7 @@ class RouteStep(SQLModel, table=True):
     action: str = Field(max_length=16)  # review | approve
     mode: str = Field(max_length=8)  # any | all
     positions: str = Field(max_length=500)  # comma list
-    status: str = Field(default="waiting", max_length=16)  # waiting | active | done | rejected | cancelled
+    status: str = Field(default=StepStatus.WAITING, max_length=16)  # StepStatus
 
 
 class StepReviewer(SQLModel, table=True):
@@ -182,7 +179,7 @@ class Disposition(SQLModel, table=True):
     document_id: int = Field(foreign_key="doc_document.id", index=True)
     method: str = Field(max_length=16)  # archive | destroy
     reason: str = Field(default="", max_length=1000)
-    status: str = Field(default="requested", max_length=16)  # requested | approved | rejected
+    status: str = Field(default=DispositionStatus.REQUESTED, max_length=16)  # DispositionStatus
     requested_by: str = Field(max_length=64)
     requested_at: datetime = Field(default_factory=utcnow)
     decided_by: str | None = Field(default=None, max_length=64)

@@ -13,11 +13,11 @@ from datetime import date, datetime
 
 from sqlmodel import select
 
-from cms_workflows import access, audit
-from cms_workflows.access import Resource
+from cms_workflows import access
+from cms_workflows.audit.commands import Command, command
 from cms_workflows.documents import registry, rendering
 from cms_workflows.documents.models import CompanyTemplate, Decision, Document, Revision, RouteStep
-from cms_workflows.core.errors import NotFound, ValidationFailed
+from cms_workflows.core.errors import NotFound, ValidationFailed, problem
 from cms_workflows.core.filestore import sha256_bytes
 from cms_workflows.core.i18n import normalize, pick
 
@@ -50,21 +50,22 @@ def canonical(context: dict) -> str:
 def validate_content(tpl: registry.Template, content: dict, *, complete: bool) -> dict:
     """The template's content variables: known names, the right kind; all filled when `complete`."""
     if not isinstance(content, dict):
-        raise ValidationFailed("documents.bad_content", problems=[{"field": "content", "message": "a mapping of variables"}])
+        raise ValidationFailed("documents.bad_content", problems=[problem("content", "documents.problem.content_mapping")])
     problems = []
     for name, value in content.items():
         kind = tpl.variables.get(name)
         if kind is None:
-            problems.append({"field": name, "message": f"not a variable of template {tpl.name} ({', '.join(tpl.variables)})"})
+            problems.append(problem(name, "documents.problem.unknown_variable", template=tpl.name,
+                                    known=", ".join(tpl.variables)))
         elif kind == "text" and not isinstance(value, (str, int, float)):
-            problems.append({"field": name, "message": "text expected"})
+            problems.append(problem(name, "documents.problem.text_expected"))
         elif kind == "list" and not (isinstance(value, list) and all(isinstance(v, (dict, str)) for v in value)):
-            problems.append({"field": name, "message": "a list of entries expected"})
+            problems.append(problem(name, "documents.problem.list_expected"))
     if complete:
         for name in tpl.variables:
             value = content.get(name)
             if value is None or (isinstance(value, (str, list)) and not value):
-                problems.append({"field": name, "message": "required before submission"})
+                problems.append(problem(name, "documents.problem.required_before_submission"))
     if problems:
         raise ValidationFailed("documents.bad_content", problems=problems)
     return {k: (str(v) if isinstance(v, (int, float)) else v) for k, v in content.items()}
@@ -86,10 +87,12 @@ def template_bytes(session, doc: Document) -> tuple[bytes, str]:
     return data, sha256_bytes(data)
 
 
-def register_template(session, username: str, doc_type: str, data: bytes, filename: str) -> CompanyTemplate:
+@command("documents.template.register", action="register_template", resource="document_register",
+         audit_object="doc_company_template")
+def register_template(cmd: Command, doc_type: str, data: bytes, filename: str) -> CompanyTemplate:
     """A company's own Word template for a type; refused unless it is a .docx using only known variables."""
+    session = cmd.uow
     dt = registry.doc_type(doc_type)
-    grant = access.require(session, username, "register_template", Resource("document_register"))
     if dt.template is None:
         raise ValidationFailed("documents.not_rendered_type", number=dt.code)
     rendering.check_docx(data, filename)
@@ -98,20 +101,20 @@ def register_template(session, username: str, doc_type: str, data: bytes, filena
     unknown = sorted(used - registry.CONTROL_VARIABLES - set(base.variables))
     missing = sorted(REQUIRED_IN_TEMPLATE - used)
     if unknown or missing:
-        problems = [{"field": v, "message": f"unknown variable (known: {', '.join(sorted(registry.CONTROL_VARIABLES | set(base.variables)))})"}
-                    for v in unknown]
-        problems += [{"field": v, "message": "a controlled document must show it"} for v in missing]
+        known = ", ".join(sorted(registry.CONTROL_VARIABLES | set(base.variables)))
+        problems = [problem(v, "documents.problem.unknown_template_variable", known=known) for v in unknown]
+        problems += [problem(v, "documents.problem.must_show") for v in missing]
         raise ValidationFailed("documents.bad_template", filename=filename, problems=problems)
     stored = store(session).put(data)
     for old in session.exec(select(CompanyTemplate).where(CompanyTemplate.doc_type == doc_type, CompanyTemplate.active == True)):  # noqa: E712
         old.active = False
         session.add(old)
     row = CompanyTemplate(doc_type=doc_type, base_template=dt.template, filename=filename, sha256=stored.sha256,
-                          variables=",".join(sorted(used)), registered_by=username)
+                          variables=",".join(sorted(used)), registered_by=cmd.actor)
     session.add(row)
     session.flush()
-    audit.record(session, grant, "documents.template.register", "doc_company_template", row.id,
-                 {"doc_type": doc_type, "filename": filename, "sha256": stored.sha256, "variables": sorted(used)})
+    cmd.object_id = row.id
+    cmd.payload = {"doc_type": doc_type, "filename": filename, "sha256": stored.sha256, "variables": sorted(used)}
     return row
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 
 from cms_workflows.core.errors import NotFound, PolicyError
-from cms_workflows.core.i18n import pick, t
+from cms_workflows.core.i18n import Message, pick, t
 
 TYPES_FILE = "document_types.yaml"
 ROUTES_FILE = "approval_routes.yaml"
@@ -74,8 +74,10 @@ def template_dir() -> Path:
     return Path(str(resources.files("cms_workflows.document_templates")))
 
 
-def _bad(file: str, entry: str, problem: str) -> PolicyError:
-    return PolicyError("documents.bad_config", file=file, entry=entry, problem=problem)
+def _bad(file: str, entry: str, problem: str, **params) -> PolicyError:
+    """A configuration mistake, naming the file and entry; `problem` is a key under documents.config_problem."""
+    return PolicyError("documents.bad_config", file=file, entry=entry,
+                       problem=Message(f"documents.config_problem.{problem}", **params))
 
 
 @lru_cache(maxsize=1)
@@ -98,16 +100,16 @@ def doc_types() -> dict[str, DocType]:
                          review_months=int(raw["review_months"]), retention_years=int(raw["retention_years"]),
                          template=raw.get("template"))
         except (KeyError, TypeError, ValueError) as exc:
-            raise _bad(TYPES_FILE, code, f"missing or invalid field {exc}") from None
+            raise _bad(TYPES_FILE, code, "missing_field", field=exc) from None
         fields = {f for _lit, f, _spec, _conv in string.Formatter().parse(dt.numbering) if f is not None}
         if "seq" not in fields or not fields <= NUMBERING_FIELDS:
-            raise _bad(TYPES_FILE, code, f"numbering {dt.numbering!r} needs {{seq}} and only {sorted(NUMBERING_FIELDS)}")
+            raise _bad(TYPES_FILE, code, "numbering", numbering=dt.numbering, fields=", ".join(sorted(NUMBERING_FIELDS)))
         if dt.revision_labels not in LABEL_SCHEMES:
-            raise _bad(TYPES_FILE, code, f"revision_labels must be one of {LABEL_SCHEMES}")
+            raise _bad(TYPES_FILE, code, "label_scheme", allowed=", ".join(LABEL_SCHEMES))
         if dt.template is not None and dt.template not in templates_known:
-            raise _bad(TYPES_FILE, code, f"unknown template {dt.template}")
+            raise _bad(TYPES_FILE, code, "unknown_template", template=dt.template)
         if dt.review_months < 0 or dt.retention_years < 0:
-            raise _bad(TYPES_FILE, code, "periods must not be negative")
+            raise _bad(TYPES_FILE, code, "negative_period")
         out[code] = dt
     return out
 
@@ -133,16 +135,16 @@ def routes() -> dict[str, tuple[Step, ...]]:
                 step = Step(name=str(raw["name"]), action=str(raw["action"]), mode=str(raw["mode"]),
                             positions=tuple(raw["positions"]))
             except (KeyError, TypeError) as exc:
-                raise _bad(ROUTES_FILE, entry, f"missing field {exc}") from None
+                raise _bad(ROUTES_FILE, entry, "missing_field", field=exc) from None
             if step.action not in STEP_ACTIONS:
-                raise _bad(ROUTES_FILE, entry, f"action must be one of {STEP_ACTIONS}")
+                raise _bad(ROUTES_FILE, entry, "step_action", allowed=", ".join(STEP_ACTIONS))
             if step.mode not in STEP_MODES:
-                raise _bad(ROUTES_FILE, entry, f"mode must be one of {STEP_MODES}")
+                raise _bad(ROUTES_FILE, entry, "step_mode", allowed=", ".join(STEP_MODES))
             if not step.positions:
-                raise _bad(ROUTES_FILE, entry, "no positions")
+                raise _bad(ROUTES_FILE, entry, "no_positions")
             steps.append(step)
         if not steps or steps[-1].action != "approve":
-            raise _bad(ROUTES_FILE, code, "a route ends with an approve step")
+            raise _bad(ROUTES_FILE, code, "last_step")
         out[code] = tuple(steps)
     return out
 
@@ -151,7 +153,7 @@ def route(code: str) -> tuple[Step, ...]:
     try:
         return routes()[code]
     except KeyError:
-        raise _bad(ROUTES_FILE, code, "no route for this document type") from None
+        raise _bad(ROUTES_FILE, code, "no_route") from None
 
 
 @lru_cache(maxsize=1)
@@ -163,11 +165,11 @@ def templates() -> dict[str, Template]:
             tpl = Template(name=name, file=raw["file"], name_zh=raw["name_zh"], name_en=raw["name_en"],
                            variables=dict(raw["variables"]), example=dict(raw.get("example") or {}))
         except (KeyError, TypeError, ValueError) as exc:
-            raise _bad(TEMPLATES_FILE, name, f"missing or invalid field {exc}") from None
+            raise _bad(TEMPLATES_FILE, name, "missing_field", field=exc) from None
         if not tpl.path().exists():
-            raise _bad(TEMPLATES_FILE, name, f"file {tpl.file} not found")
+            raise _bad(TEMPLATES_FILE, name, "file_not_found", file=tpl.file)
         if CONTROL_VARIABLES & set(tpl.variables):
-            raise _bad(TEMPLATES_FILE, name, f"variables may not be named {sorted(CONTROL_VARIABLES)}")
+            raise _bad(TEMPLATES_FILE, name, "reserved_variables", names=", ".join(sorted(CONTROL_VARIABLES)))
         out[name] = tpl
     return out
 
@@ -185,16 +187,16 @@ def check(policy) -> list[str]:
     all_routes = routes()
     for code, dt in types.items():
         if code not in all_routes:
-            raise _bad(ROUTES_FILE, code, "no route for this document type")
+            raise _bad(ROUTES_FILE, code, "no_route")
         for i, step in enumerate(all_routes[code], start=1):
             allowed = set(policy.holders_of.get((dt.object_type, step.action), []))
             for position in step.positions:
                 if position not in policy.positions:
-                    raise _bad(ROUTES_FILE, f"{code} step {i}", f"unknown position {position}")
+                    raise _bad(ROUTES_FILE, f"{code} #{i}", "unknown_position", position=position)
                 if position not in allowed:
-                    raise _bad(ROUTES_FILE, f"{code} step {i}",
-                               f"policy.csv does not let {position} {step.action} {dt.object_type}")
+                    raise _bad(ROUTES_FILE, f"{code} #{i}", "not_permitted", position=position,
+                               action=step.action, object_type=dt.object_type)
     for code in all_routes:
         if code not in types:
-            raise _bad(ROUTES_FILE, code, "not a document type")
+            raise _bad(ROUTES_FILE, code, "not_a_type")
     return [t("documents.config_ok", types=len(types), routes=len(all_routes), templates=len(templates()))]

@@ -12,14 +12,16 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import event
 from sqlmodel import select
 
-from cms_workflows import access
-from cms_workflows.documents import output, registry
-from cms_workflows.documents import service as docs
-from cms_workflows.documents.models import Disposition
-from cms_workflows.core.db import utcnow
+from cms_workflows.access import Resource
+from cms_workflows.audit.commands import Command, command
 from cms_workflows.core.errors import AccessDenied, Conflict, InvalidTransition, NotFound, ValidationFailed
+from cms_workflows.documents import output, registry
+from cms_workflows.documents.models import Disposition, Document
+from cms_workflows.documents.queries import resource_of, revisions
+from cms_workflows.documents.service import document_loader, record_on
+from cms_workflows.documents.states import DISPOSITION, DOCUMENT, DispositionStatus
 
-METHODS = ("archive", "destroy")
+METHODS = ("archive", "destroy")  # each is a transition of the document's lifecycle
 
 
 def retention_ends(doc) -> date | None:
@@ -28,60 +30,71 @@ def retention_ends(doc) -> date | None:
     return doc.obsoleted_at.date() + relativedelta(years=registry.doc_type(doc.doc_type).retention_years)
 
 
-def request(session, username: str, number: str, method: str, reason: str, *, today: date | None = None) -> Disposition:
+@command("documents.disposition.request", action="dispose", resource=document_loader(lock_document=True),
+         audit_object="doc_document")
+def request(cmd: Command, number: str, method: str, reason: str, *, today: date | None = None) -> Disposition:
+    uow = cmd.uow
+    doc, _open = cmd.subject
     if method not in METHODS:
         raise ValidationFailed("documents.bad_disposition", method=method)
     if not (reason or "").strip():
         raise ValidationFailed("documents.reason_required", number=number)
-    doc = docs.get_document(session, number, lock=True)
-    grant = access.require(session, username, "dispose", docs.resource_of(doc))
-    if doc.status != "obsolete":
-        raise InvalidTransition("documents.not_obsolete", number=number, state=docs.StateName("doc_status", doc.status))
+    if not DOCUMENT.allows(doc.status, method):
+        raise InvalidTransition("documents.not_obsolete", number=number, state=DOCUMENT.label(doc.status))
     ends = retention_ends(doc)
-    if output.today_or(session, today) < ends:
+    if output.today_or(uow, today) < ends:
         raise InvalidTransition("documents.retention_running", number=number, until=ends.isoformat())
-    if session.exec(select(Disposition).where(Disposition.document_id == doc.id, Disposition.status == "requested")).first():
+    if uow.exec(select(Disposition).where(Disposition.document_id == doc.id,
+                                          Disposition.status == DISPOSITION.initial)).first():
         raise Conflict("documents.disposition_pending", number=number)
-    hashes = sorted({r.file_sha256 for r in docs.revisions(session, doc) if r.file_sha256})
-    row = Disposition(document_id=doc.id, method=method, reason=reason.strip(), requested_by=username,
+    hashes = sorted({r.file_sha256 for r in revisions(uow, doc) if r.file_sha256})
+    row = Disposition(document_id=doc.id, method=method, reason=reason.strip(), requested_by=cmd.actor,
                       file_hashes=json.dumps(hashes))
-    session.add(row)
-    session.flush()
-    docs.record(session, grant, "disposition_requested", doc, None, {"disposition_id": row.id, "method": method,
-                                                                      "reason": row.reason, "file_hashes": hashes,
-                                                                      "retention_ended": ends.isoformat()})
+    uow.add(row)
+    uow.flush()
+    record_on(cmd, doc, None, {"disposition_id": row.id, "method": method, "reason": row.reason,
+                               "file_hashes": hashes, "retention_ended": ends.isoformat()})
     return row
 
 
-def decide(session, username: str, disposition_id: int, approve: bool, comment: str = "") -> Disposition:
-    row = session.exec(select(Disposition).where(Disposition.id == disposition_id).with_for_update()).first()
+def _disposition(uow, disposition_id: int, *_args, **_kwargs) -> Resource:
+    row = uow.exec(select(Disposition).where(Disposition.id == disposition_id).with_for_update()).first()
     if row is None:
         raise NotFound("documents.unknown_disposition", id=disposition_id)
-    doc = session.get(docs.Document, row.document_id)
-    if username == row.requested_by:
-        raise AccessDenied("access.sod_own_work", username=username, action="approve_disposal", object_type=doc.doc_type)
-    grant = access.require(session, username, "approve_disposal", docs.resource_of(doc))
-    if row.status != "requested":
-        raise Conflict("documents.disposition_decided", id=disposition_id, state=row.status)
-    now = utcnow()
-    row.status, row.decided_by, row.decided_at = ("approved" if approve else "rejected"), username, now
-    session.add(row)
+    doc = uow.get(Document, row.document_id)
+    return resource_of(doc, subject=(doc, row))
+
+
+@command("documents.disposition.decide", action="approve_disposal", resource=_disposition, audit_object="doc_document")
+def decide(cmd: Command, disposition_id: int, approve: bool, comment: str = "") -> Disposition:
+    """A second person approves or rejects the disposition; approving archives or destroys the document."""
+    uow = cmd.uow
+    doc, row = cmd.subject
+    # the second-person rule: approve_disposal is not an own-work action of the policy, so it is checked here
+    if cmd.actor == row.requested_by:
+        raise AccessDenied("access.sod_own_work", username=cmd.actor, action="approve_disposal",
+                           object_type=doc.doc_type)
+    verdict = "approve_disposal" if approve else "reject_disposal"
+    if not DISPOSITION.allows(row.status, verdict):
+        raise Conflict("documents.disposition_decided", id=disposition_id, state=DISPOSITION.label(row.status))
+    now = uow.clock.now()
+    row.status, row.decided_by, row.decided_at = DISPOSITION.target(row.status, verdict), cmd.actor, now
+    uow.add(row)
     deleted = []
-    if approve:
-        doc.status = "archived" if row.method == "archive" else "destroyed"
-        session.add(doc)
+    if row.status == DispositionStatus.APPROVED:
+        doc.status = DOCUMENT.target(doc.status, row.method)
+        uow.add(doc)
         if row.method == "destroy":
-            for rev in docs.revisions(session, doc):
+            for rev in revisions(uow, doc):
                 if rev.file_sha256 and rev.file_destroyed_at is None:
                     rev.file_destroyed_at = now
-                    session.add(rev)
+                    uow.add(rev)
                     deleted.append(rev.file_sha256)
-    session.flush()
-    docs.record(session, grant, "disposition_decided", doc, None, {"disposition_id": row.id, "method": row.method,
-                                                                    "approved": approve, "comment": comment.strip(),
-                                                                    "files_destroyed": deleted})
+    uow.flush()
+    record_on(cmd, doc, None, {"disposition_id": row.id, "method": row.method, "approved": approve,
+                               "comment": comment.strip(), "files_destroyed": deleted})
     if deleted:
-        _delete_after_commit(session, deleted)
+        _delete_after_commit(uow, deleted)
     return row
 
 

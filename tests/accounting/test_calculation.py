@@ -60,7 +60,7 @@ def test_electricity_statistical_vs_market_heat_exports_recovery_gases_carbonate
 def test_clinker_oxide_method_needs_measured_fractions():
     with pytest.raises(ValidationFailed) as e:
         one("process", "clinker", 1000, "t")
-    assert any("cao_fraction" in p["message"] and p["material"] == "clinker" for p in e.value.problems)
+    assert any(p["params"].get("parameter") == "cao_fraction" and p["material"] == "clinker" for p in e.value.problems)
     lib = FactorLibrary([Override("clinker", "cao_fraction", 0.65, evidence="lab"), Override("clinker", "mgo_fraction", 0.02, evidence="lab")])
     # 1000 t x (0.65 x 44.01/56.08 + 0.02 x 44.01/40.30)
     assert one("process", "clinker", 1000, "t", lib=lib) == pytest.approx(1000 * (0.65 * 0.78479 + 0.02 * 1.09206))

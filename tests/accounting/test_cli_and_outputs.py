@@ -13,6 +13,7 @@ from cms_workflows.accounting import charts
 from cms_workflows.accounting.calculation import calculate
 from cms_workflows.accounting.factors import FactorLibrary
 from cms_workflows.accounting.pareto import pareto
+from cms_workflows.core.errors import ValidationFailed
 
 from .conftest import ACCOUNTANT, DATA_ADMIN, GM, csv_bytes, year_rows
 from .test_service import counts
@@ -93,5 +94,5 @@ def test_pareto_threshold():
     assert list(pareto(res, 0.8)["major"]) == [True, True, False, False]
     assert list(pareto(res, 0.81)["major"]) == [True, True, True, False]
     assert list(pareto(res, 0.5)["major"]) == [True, False, False, False]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValidationFailed):
         pareto(res, 0)

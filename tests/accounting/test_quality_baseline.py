@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from cms_workflows.accounting import baseline as bl, quality
+from cms_workflows.core.errors import ValidationFailed
 
 
 def results(values: dict[str, float], site="HN01") -> pd.DataFrame:
@@ -22,8 +23,8 @@ def test_completeness_consistency_accuracy_and_calibration():
     assert r["completeness"] == pytest.approx(4 / 6, abs=1e-4)
     gaps = {(g["kind"], g["facility"], g.get("period")) for g in r["gaps"]}
     assert ("completeness", "M2", "2023-02") in gaps and ("completeness", "M2", "2023-03") in gaps
-    assert any(g["kind"] == "consistency" and "kWh" in g["message"] for g in r["gaps"])
-    assert any(g["kind"] == "accuracy" and "calibrat" in g["message"] for g in r["gaps"])
+    assert any(g["kind"] == "consistency" and "kWh" in g["params"]["values"] for g in r["gaps"])
+    assert any(g["kind"] == "accuracy" and g["key"] == "accounting.gap.uncalibrated" for g in r["gaps"])
     # tiers: 3 meter + 1 estimate = 3.4/4, halved share for the one uncalibrated metered facility
     assert r["accuracy"] == pytest.approx(0.85 * 0.5, abs=1e-4)
     perfect = quality.assess(plan.iloc[:1], act.iloc[:2], "2023-01", "2023-02", calibration={"M1": True})
@@ -41,5 +42,5 @@ def test_baseline_methods_and_deviations():
     assert [d["period"] for d in over] == ["2023-02", "2023-03"]  # March: no data at all is a deviation too
     feb = table.set_index("period").loc["2023-02"]
     assert feb["deviation"] == pytest.approx(150 / 102 - 1) and feb["vs_last_year"] == pytest.approx(150 / 102 - 1)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValidationFailed):
         bl.compute_baseline(base, "site", "HN02", "2022-01", "2022-12")

@@ -7,6 +7,7 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from cms_workflows import audit
+from cms_workflows.accounting import queries as q
 from cms_workflows.accounting import service as acc
 from cms_workflows.accounting.factors import Options
 from cms_workflows.accounting.models import (
@@ -65,7 +66,7 @@ def test_import_is_audited_atomic_and_idempotent(db, plan):
     # same months again: duplicate period against the database, unless it is a correction
     with pytest.raises(ValidationFailed) as e:
         do_import(db, csv_bytes(year_rows(2023, scale=1.01)))
-    assert len(e.value.problems) == 48 and "exists already" in e.value.problems[0]["message"]
+    assert len(e.value.problems) == 48 and e.value.problems[0]["key"] == "accounting.problem.period_exists"
     assert counts(db) == before
     corr = do_import(db, csv_bytes(year_rows(2023, scale=1.01)), replace=True)
     with db.read() as s:
@@ -94,8 +95,8 @@ def test_calculation_run_is_traceable_and_reproducible(db, plan):
         run = s.get(CalculationRun, out.run_id)
         assert run.code_version and len(run.input_hash) == 64 and run.factor_version and run.rows == 48
         assert "GB/T 32150-2015" in run.factors_used and "0.5306" in run.factors_used
-        stored = acc.run_results(s, out.run_id)
-        again = acc.reproduce(s, out.run_id)
+        stored = q.run_results(s, out.run_id)
+        again = q.reproduce(s, out.run_id)
     assert stored["tco2e"].sum() == pytest.approx(out.total_tco2e)
     assert list(again["tco2e"]) == list(stored.sort_values(["site", "production_unit", "facility", "category", "period"])["tco2e"])
     # January by hand: gas 10.5 (x1.05) 10^4Nm3, limestone 105 t, electricity 1050 MWh, diesel 2.1 t
@@ -122,7 +123,7 @@ def test_closed_period_changes_only_through_an_approved_recalculation(db, plan):
     with pytest.raises(InvalidTransition), db.unit_of_work() as s:
         acc.approve_run(s, GM, first.run_id)
     with db.read() as s:
-        official = acc.official_results(s, GM, "2023-01", "2023-12")
+        official = q.official_results(s, GM, "2023-01", "2023-12")
         assert s.exec(select(func.count()).select_from(PeriodLock)).one() == 12
     assert official["tco2e"].sum() == pytest.approx(first.total_tco2e)
 
@@ -148,15 +149,15 @@ def test_closed_period_changes_only_through_an_approved_recalculation(db, plan):
     assert ("HN01", "purchased_electricity", "GRID") not in diff.index
     # not yet approved: the figures of record are unchanged
     with db.read() as s:
-        assert acc.official_results(s, GM, "2023-01", "2023-12")["tco2e"].sum() == pytest.approx(first.total_tco2e)
+        assert q.official_results(s, GM, "2023-01", "2023-12")["tco2e"].sum() == pytest.approx(first.total_tco2e)
     with db.unit_of_work() as s:
         approved_diff = acc.approve_run(s, GM, recalc.run_id)
     assert len(approved_diff) == 2
     with db.read() as s:
-        assert acc.official_results(s, GM, "2023-01", "2023-12")["tco2e"].sum() == pytest.approx(recalc.total_tco2e)
+        assert q.official_results(s, GM, "2023-01", "2023-12")["tco2e"].sum() == pytest.approx(recalc.total_tco2e)
         assert s.get(CalculationRun, first.run_id).status == "superseded"
         # the superseded run still reproduces exactly from the rows and factors it saw
-        old = acc.reproduce(s, first.run_id)
+        old = q.reproduce(s, first.run_id)
         assert old["tco2e"].sum() == pytest.approx(first.total_tco2e, rel=1e-12)
         (ev,) = audit.events_for(s, "acc_run", recalc.run_id)[-1:]
         assert ev.action == "accounting.run.approve" and "differences" in ev.payload
@@ -183,18 +184,18 @@ def test_baseline_deviation_and_triggers(db, plan):
     with db.unit_of_work() as s:
         acc.approve_baseline(s, GM, bid)
     with db.read() as s:
-        table, over = acc.deviations(s, GM, bid, "2023-01", "2023-12", threshold=0.2)
+        table, over = q.deviations(s, GM, bid, "2023-01", "2023-12", threshold=0.2)
     assert len(table) == 12 and len(over) == 12
     assert all(d["deviation"] == pytest.approx(0.3) and d["vs_last_year"] == pytest.approx(0.3) for d in over)
     with db.read() as s:
-        _t, none_over = acc.deviations(s, GM, bid, "2023-01", "2023-12", threshold=0.35)
+        _t, none_over = q.deviations(s, GM, bid, "2023-01", "2023-12", threshold=0.35)
     assert none_over == []
     with db.unit_of_work() as s:
         tid = acc.record_trigger(s, ACCOUNTANT, "HN01", "equipment", "新增 2 号燃气锅炉", bid)
     with pytest.raises(ValidationFailed), db.unit_of_work() as s:
         acc.record_trigger(s, ACCOUNTANT, "HN01", "weather", "x")
     with db.read() as s:
-        (t,) = acc.triggers(s, "HN01")
+        (t,) = q.triggers(s, "HN01")
         assert t.id == tid and t.trigger == "equipment"
         assert audit.events_for(s, "acc_baseline_trigger", tid)
 
@@ -206,16 +207,16 @@ def test_quality_and_major_facilities(db, plan):
             r["data_source"] = "estimate"
     do_import(db, csv_bytes(rows))
     with db.read() as s:
-        q = acc.quality(s, ACCOUNTANT, "2023-01", "2023-12", site="HN01")
-    kinds = [(g["kind"], g["facility"]) for g in q["gaps"]]
+        report = q.quality(s, ACCOUNTANT, "2023-01", "2023-12", site="HN01")
+    kinds = [(g["kind"], g["facility"]) for g in report["gaps"]]
     assert kinds.count(("completeness", "TRUCKS")) == 2 and ("consistency", "KILN1") in kinds and ("accuracy", "KILN1") in kinds
-    assert 0 < q["score"] < 100 and q["completeness"] == pytest.approx(1 - 2 / 48, abs=1e-4)
+    assert 0 < report["score"] < 100 and report["completeness"] == pytest.approx(1 - 2 / 48, abs=1e-4)
     with db.unit_of_work() as s:
         run = acc.calculate(s, ACCOUNTANT, "2023-01", "2023-12")
     with db.unit_of_work() as s:
         acc.approve_run(s, GM, run.run_id)
     with db.read() as s:
-        p = acc.major_facilities(s, GM, "2023-01", "2023-12", 0.8)
+        p = q.major_facilities(s, GM, "2023-01", "2023-12", 0.8)
     assert list(p["facility"][:2]) == ["GRID", "BOILER1"] and list(p["major"]) == [True, True, False, False]
     assert p["cumulative_share"].iloc[-1] == pytest.approx(1.0)
 
@@ -250,7 +251,7 @@ def test_bad_files_through_the_service_write_nothing(db, plan, name, data):
     before = counts(db)
     with pytest.raises(ValidationFailed) as e:
         do_import(db, data, name=name)
-    assert e.value.problems and all("field" in p and "message" in p for p in e.value.problems)
+    assert e.value.problems and all("field" in p and "key" in p for p in e.value.problems)
     assert e.value.message()  # a readable report in the locale
     assert counts(db) == before
 
@@ -265,7 +266,7 @@ def test_intensity_per_product_and_output_value(db, plan):
     with pytest.raises(AccessDenied), db.unit_of_work() as s:
         acc.record_output(s, DATA_ADMIN, "HN02", "2023-01", 1.0, 1.0)
     with db.read() as s:
-        table = acc.intensity(s, GM, "2023-01", "2023-12")
-        total = acc.official_results(s, GM, "2023-01", "2023-12")["tco2e"].sum()
+        table = q.intensity(s, GM, "2023-01", "2023-12")
+        total = q.official_results(s, GM, "2023-01", "2023-12")["tco2e"].sum()
     (r,) = table.to_dict("records")
     assert r["tco2e_per_t"] == pytest.approx(total / 12_000) and r["tco2e_per_10k_cny"] == pytest.approx(total / 6_000)

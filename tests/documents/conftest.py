@@ -7,6 +7,8 @@ from datetime import date
 import pytest
 
 from cms_workflows.documents import registry
+from cms_workflows.documents import approval as doc_approval
+from cms_workflows.documents import queries as doc_queries
 from cms_workflows.documents import service as docs
 
 AUTHOR = "strategy_manager.hn01"      # drafts procedures at HN01 (carbon management department)
@@ -20,7 +22,7 @@ def new_procedure(db, title: str = "文件控制程序", author: str = AUTHOR, c
     with db.unit_of_work() as session:
         rev = docs.create(session, author, doc_type="procedure", site="HN01", title=title,
                           owner_department="carbon_management", content=content or dict(PROCEDURE_CONTENT))
-        return session.get(docs.Document, rev.document_id).number
+        return doc_queries.document_number(session, rev.document_id)
 
 
 def release(db, number: str, *, author: str = AUTHOR, reason: str | None = None, today: date | None = None) -> None:
@@ -28,9 +30,9 @@ def release(db, number: str, *, author: str = AUTHOR, reason: str | None = None,
     with db.unit_of_work() as session:
         docs.submit(session, author, number, change_reason=reason)
     with db.unit_of_work() as session:
-        docs.decide(session, REVIEWER, number, "approve", "内容符合要求", expect="review")
+        doc_approval.decide(session, REVIEWER, number, "approve", "内容符合要求", expect="review")
     with db.unit_of_work() as session:
-        docs.decide(session, GM, number, "approve", "同意发布", expect="approve", today=today)
+        doc_approval.decide(session, GM, number, "approve", "同意发布", expect="approve", today=today)
     with db.unit_of_work() as session:
         docs.make_effective(session, DOC_CONTROL, number, today=today)
 

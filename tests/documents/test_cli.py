@@ -87,9 +87,9 @@ def test_policy_check_and_verify_in_fresh_processes_cover_documents(db, procedur
     assert r.returncode == 0 and "Document control: 8 document types, 8 approval routes, 7 templates" in r.stdout, r.stdout + r.stderr
     release(db, procedure)
     with db.read() as session:
-        from cms_workflows.documents import service as docs
+        from cms_workflows.documents import queries as doc_queries
 
-        sha = docs.effective_revision(session, docs.get_document(session, procedure)).file_sha256
+        sha = doc_queries.effective_revision(session, doc_queries.get_document(session, procedure)).file_sha256
     assert cms(cli_env, "verify", "--no-anchor").returncode == 0
     (db.settings.file_store_dir / sha[:2] / sha).unlink()
     r = cms(cli_env, "verify", "--no-anchor", locale="en")

@@ -7,6 +7,8 @@ import threading
 
 from sqlmodel import select
 
+from cms_workflows.documents import approval as doc_approval
+from cms_workflows.documents import queries as doc_queries
 from cms_workflows.documents import service as docs
 from cms_workflows.documents.models import Document, Revision
 from cms_workflows.core.errors import CmsError, Conflict
@@ -42,16 +44,16 @@ def test_two_approvers_at_the_same_moment_one_wins_the_other_gets_a_conflict(db,
     with db.unit_of_work() as session:
         docs.submit(session, AUTHOR, procedure)
     with db.unit_of_work() as session:
-        docs.decide(session, REVIEWER, procedure, "approve")
+        doc_approval.decide(session, REVIEWER, procedure, "approve")
 
     def approve(user):
         def run():
             with db.unit_of_work() as session:
-                return docs.decide(session, user, procedure, "approve", "同意", expect="approve").status
+                return doc_approval.decide(session, user, procedure, "approve", "同意", expect="approve").status
         return run
 
     outcomes = _race([approve("gm"), approve("gm2")])
-    assert sorted(map(type, outcomes), key=str) == sorted([str, Conflict], key=str), outcomes
+    assert sorted((str if isinstance(o, str) else type(o) for o in outcomes), key=str) == sorted([str, Conflict], key=str), outcomes
     conflict = next(o for o in outcomes if isinstance(o, Conflict))
     assert conflict.key == "documents.decided_meanwhile" and procedure in conflict.message()
 
@@ -64,7 +66,7 @@ def test_two_approvers_at_the_same_moment_one_wins_the_other_gets_a_conflict(db,
     with db.read() as session:
         rev = session.exec(select(Revision)).all()
         assert [(r.label, r.status) for r in rev] == [("A", "effective")]
-        decisions = docs.show(session, "gm", procedure).decisions
+        decisions = doc_queries.show(session, "gm", procedure).decisions
     assert len([d for d in decisions if d.position == "general_manager"]) == 1  # the loser's decision was not kept
 
 

@@ -11,6 +11,7 @@ from docx import Document as new_docx
 
 from cms_workflows import audit
 from cms_workflows.documents import distribution, imports, retention
+from cms_workflows.documents import queries as doc_queries
 from cms_workflows.documents import service as docs
 from cms_workflows.core.errors import AccessDenied, Conflict, InvalidTransition, NotFound, ValidationFailed
 from cms_workflows.core.filestore import sha256_bytes
@@ -68,12 +69,13 @@ def test_distribution_targets_are_checked(db, procedure):
     with pytest.raises(ValidationFailed) as err:
         with db.unit_of_work() as session:
             distribution.distribute(session, DOC_CONTROL, procedure, [("astronaut", "HN01"), ("energy_engineer", "HN09")])
-    assert [p["message"] for p in err.value.problems] == ["unknown position", "unknown site"]
+    assert [p["key"] for p in err.value.problems] == ["documents.problem.unknown_position",
+                                                      "documents.problem.unknown_site_code"]
     with pytest.raises(InvalidTransition):  # nothing effective to distribute yet
         with db.unit_of_work() as session:
             number = docs.create(session, AUTHOR, doc_type="procedure", site="HN01", title="新程序",
                                  owner_department="carbon_management").document_id
-            distribution.distribute(session, DOC_CONTROL, session.get(docs.Document, number).number, [("energy_engineer", "HN01")])
+            distribution.distribute(session, DOC_CONTROL, doc_queries.document_number(session, number), [("energy_engineer", "HN01")])
 
 
 # ------------------------------------------------------------------ existing Word files
@@ -84,11 +86,11 @@ def test_an_existing_word_file_becomes_a_revision_with_the_same_lifecycle(db, co
         rev = imports.import_file(session, AUTHOR, data, "能源计量管理程序.docx", doc_type="procedure", site="HN01",
                                   title="能源计量管理程序", owner_department="energy_management", label="C",
                                   legacy_number="QP-EN-07")
-        number = session.get(docs.Document, rev.document_id).number
+        number = doc_queries.document_number(session, rev.document_id)
     assert (rev.label, rev.source, rev.file_sha256) == ("C", "imported", sha256_bytes(data))
     release(db, number)
     with db.read() as session:
-        effective, stored = docs.revision_file(session, GM, number)
+        effective, stored = doc_queries.revision_file(session, GM, number)
     assert effective.status == "effective" and stored == data
     with pytest.raises(ValidationFailed) as err:  # an imported document changes by importing its next file
         with db.unit_of_work() as session:
@@ -103,7 +105,7 @@ def test_an_existing_word_file_becomes_a_revision_with_the_same_lifecycle(db, co
                                     change_reason="增加校准要求")
     assert rev_d.label == "D"
     with db.read() as session:  # C stays effective until D is released
-        assert docs.revision_file(session, GM, number)[1] == data
+        assert doc_queries.revision_file(session, GM, number)[1] == data
 
 
 def test_external_documents_record_issuer_version_and_where_they_apply(db, company):
@@ -113,7 +115,7 @@ def test_external_documents_record_issuer_version_and_where_they_apply(db, compa
                                   title="工业企业温室气体排放核算和报告通则", owner_department="carbon_management",
                                   issuer="国家质量监督检验检疫总局、国家标准化管理委员会", external_version="GB/T 32150-2015",
                                   external_effective_date=date(2016, 1, 1), applies_to="全公司碳排放核算")
-        doc = session.get(docs.Document, rev.document_id)
+        doc = session.get(doc_queries.Document, rev.document_id)
     assert doc.number == "CMS-EX-001" and doc.external_version == "GB/T 32150-2015"
     with pytest.raises(ValidationFailed):  # issuer and version are what makes an external document traceable
         with db.unit_of_work() as session:
@@ -126,14 +128,14 @@ def test_external_documents_record_issuer_version_and_where_they_apply(db, compa
 def test_disposition_only_after_retention_and_with_a_second_persons_approval(db, procedure):
     release(db, procedure)
     with db.read() as session:
-        sha = docs.effective_revision(session, docs.get_document(session, procedure)).file_sha256
+        sha = doc_queries.effective_revision(session, doc_queries.get_document(session, procedure)).file_sha256
     with pytest.raises(InvalidTransition):  # an active document is not disposed of
         with db.unit_of_work() as session:
             retention.request(session, DOC_CONTROL, procedure, "destroy", "保存期满")
     with db.unit_of_work() as session:
         docs.obsolete(session, DOC_CONTROL, procedure, "被新程序替代")
     with db.read() as session:
-        ends = retention.retention_ends(docs.get_document(session, procedure))
+        ends = retention.retention_ends(doc_queries.get_document(session, procedure))
     assert ends.year == date.today().year + 10
     with pytest.raises(InvalidTransition) as err:
         with db.unit_of_work() as session:
@@ -150,10 +152,10 @@ def test_disposition_only_after_retention_and_with_a_second_persons_approval(db,
     with db.unit_of_work() as session:
         retention.decide(session, GM, row.id, True, "同意销毁")
     with db.read() as session:
-        doc = docs.get_document(session, procedure)
-        rev = docs.revisions(session, doc)[0]
+        doc = doc_queries.get_document(session, procedure)
+        rev = doc_queries.revisions(session, doc)[0]
         with pytest.raises(NotFound) as err:
-            docs.revision_file(session, GM, procedure)
+            doc_queries.revision_file(session, GM, procedure)
         events = [e for e in audit.events_for(session, "doc_document", doc.id) if e.action.startswith("documents.disposition")]
     assert doc.status == "destroyed" and rev.file_sha256 == sha and rev.file_destroyed_at is not None
     assert err.value.key == "documents.file_destroyed"
@@ -167,20 +169,20 @@ def test_archiving_keeps_the_files(db, procedure):
     with db.unit_of_work() as session:
         docs.obsolete(session, DOC_CONTROL, procedure, "停用")
     with db.read() as session:
-        ends = retention.retention_ends(docs.get_document(session, procedure))
+        ends = retention.retention_ends(doc_queries.get_document(session, procedure))
     with db.unit_of_work() as session:
         row = retention.request(session, DOC_CONTROL, procedure, "archive", "转入档案室", today=ends)
     with db.unit_of_work() as session:
         retention.decide(session, GM, row.id, True)
     with db.read() as session:
-        rev, data = docs.revision_file(session, GM, procedure, "A")
-        assert docs.get_document(session, procedure).status == "archived" and sha256_bytes(data) == rev.file_sha256
+        rev, data = doc_queries.revision_file(session, GM, procedure, "A")
+        assert doc_queries.get_document(session, procedure).status == "archived" and sha256_bytes(data) == rev.file_sha256
 
 
 def test_verify_finds_a_tampered_document_file(db, procedure):
     release(db, procedure)
     with db.read() as session:
-        sha = docs.effective_revision(session, docs.get_document(session, procedure)).file_sha256
+        sha = doc_queries.effective_revision(session, doc_queries.get_document(session, procedure)).file_sha256
     path = db.settings.file_store_dir / sha[:2] / sha
     path.chmod(0o644)
     path.write_bytes(path.read_bytes() + b"tampered")
@@ -192,7 +194,7 @@ def test_reviewers_see_the_revision_under_review(db, procedure):
     with db.unit_of_work() as session:
         docs.submit(session, AUTHOR, procedure)
     with db.read() as session:
-        rev, data = docs.revision_file(session, REVIEWER, procedure)
+        rev, data = doc_queries.revision_file(session, REVIEWER, procedure)
     assert rev.status == "in_review" and data[:2] == b"PK"
 
 

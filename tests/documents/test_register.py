@@ -44,7 +44,7 @@ def test_a_route_step_the_policy_does_not_allow_is_refused():
     with pytest.raises(PolicyError) as err:
         registry.check(policy)
     message = err.value.message("en")
-    assert "approval_routes.yaml" in message and "policy step 2" in message and "general_manager" in message
+    assert "approval_routes.yaml" in message and "policy #2" in message and "general_manager" in message
 
 
 def test_the_committed_templates_are_what_the_build_script_builds():

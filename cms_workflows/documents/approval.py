@@ -1,0 +1,202 @@
+"""The approval route of a revision (R-7.5, X-2): decisions on the running step and reviewers added to it.
+
+Who may decide a step is segregation of duties' rule (`access.sod.step_capacity`): a holder of one
+of the step's positions counting at the document's site, not the author, each position of a
+committee step filled once; a reviewer added by name by document control decides as "reviewer".
+A decision that completes the last step approves the revision and fixes its controlled file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlmodel import select
+
+from cms_workflows.access import Grant, Resource
+from cms_workflows.access.sod import step_capacity
+from cms_workflows.audit.commands import Command, command
+from cms_workflows.core.errors import AccessDenied, Conflict, InvalidTransition, NotFound, ValidationFailed
+from cms_workflows.documents import output
+from cms_workflows.documents.models import Decision, Document, Revision, RouteStep, StepReviewer
+from cms_workflows.documents.queries import (
+    added_reviewers, effective_revision, get_document, open_revision, require_read, resource_of, route_steps,
+    step_decisions,
+)
+from cms_workflows.documents.service import event_body, record_on, revision_target
+from cms_workflows.documents.states import REVISION, STEP, StepStatus
+from cms_workflows.org.models import User
+
+ADDED_REVIEWER = "reviewer"  # the position recorded for a reviewer added by name
+DECISIONS = ("approve", "reject")
+
+
+@dataclass
+class RunningStep:
+    """What a decision acts on, loaded (the revision row locked) before the decider is authorized."""
+
+    doc: Document
+    rev: Revision | None
+    expect: str | None = None
+    steps: list[RouteStep] = field(default_factory=list)
+    step: RouteStep | None = None
+    decided: list[Decision] = field(default_factory=list)
+    reviewers: list[str] = field(default_factory=list)
+    capacity: str = ""  # set by the authorization: the position the decider acts in
+
+
+def _running_step(uow, number: str, *_args, expect: str | None = None, **_kwargs) -> Resource:
+    # the revision row is locked first: of two approvers deciding at once one wins, the other gets a
+    # Conflict (PostgreSQL row lock; SQLite serialises writers)
+    doc = get_document(uow, number)
+    rev = open_revision(uow, doc, lock=True)
+    running = RunningStep(doc, rev, expect)
+    if rev is not None and REVISION.allows(rev.status, "decide"):
+        running.steps = route_steps(uow, rev)
+        running.step = next(s for s in running.steps if s.status == StepStatus.ACTIVE)
+        running.decided = step_decisions(uow, running.step)
+        running.reviewers = added_reviewers(uow, running.step)
+    return resource_of(doc, rev, subject=running)
+
+
+def _authorize_decider(control, uow, actor: str, resource: Resource) -> Grant:
+    """The position the user decides the running step in, or the refusal; without a running step (or when
+    the caller signs another kind of step) the action the caller means, so the body can name the state."""
+    running: RunningStep = resource.subject
+    step = running.step
+    if step is None or (running.expect is not None and running.expect != step.action):
+        if running.expect is None:
+            return require_read(uow, actor, running.doc)
+        return control.decide(uow, actor, running.expect, resource)
+    decided_by = {d.username for d in running.decided}
+    if actor in running.reviewers:
+        if actor in decided_by:
+            raise Conflict("access.already_decided", username=actor, object_id=resource.id, step=step.name)
+        running.capacity = ADDED_REVIEWER
+        return require_read(uow, actor, running.doc)  # a reviewer added by name reads what they review
+    # in a committee each position is filled once; in an `any` step a further holder may still add a decision
+    taken = {d.position for d in running.decided} if step.mode == "all" else set()
+    running.capacity = step_capacity(control, uow, actor, resource, step=step.name, action=step.action,
+                                     positions=step.positions.split(","), taken=taken, decided_by=decided_by)
+    grant = control.decide(uow, actor, step.action, resource)
+    return Grant(username=actor, position=running.capacity, site=grant.site)
+
+
+@command("documents.revision.decide", action="review", resource=_running_step, authorize=_authorize_decider,
+         audit_object="doc_document", emits=("documents.revision.return", "documents.revision.approve"))
+def decide(cmd: Command, number: str, decision: str, comment: str = "", *, expect: str | None = None,
+           effective_date: date | None = None, today: date | None = None) -> Revision:
+    """One participant's decision on the running step: approve or reject, with a comment.
+
+    `expect` ("review" / "approve") is the step kind the caller thinks it decides, so `cms doc approve`
+    at a review step is refused instead of counting as a review.
+    """
+    uow = cmd.uow
+    running: RunningStep = cmd.subject
+    doc, rev, step = running.doc, running.rev, running.step
+    if decision not in DECISIONS:
+        raise ValidationFailed("documents.bad_decision", decision=decision)
+    comment = (comment or "").strip()
+    if decision == "reject" and not comment:
+        raise ValidationFailed("documents.reject_needs_reason", number=number)
+    if rev is None or REVISION.allows(rev.status, "make_effective"):  # approved meanwhile, or released
+        last = rev or effective_revision(uow, doc)
+        if last is not None and last.approved_by:
+            raise Conflict("documents.decided_meanwhile", number=number, revision=last.label, approver=last.approved_by)
+    revision_target(doc, rev, "decide")
+    if expect is not None and expect != step.action and decision == "approve":
+        raise InvalidTransition("documents.step_is_other", number=number, step=step.name, action=step.action,
+                                command=expect)
+    now = uow.clock.now()
+    row = Decision(revision_id=rev.id, step_id=step.id, username=cmd.actor, position=running.capacity, site=doc.site,
+                   decision=decision, comment=comment, decided_at=now)
+    uow.add(row)
+    uow.flush()
+    record_on(cmd, doc, rev, {"round": rev.round, "step": step.name, "step_no": step.step_no,
+                              "decision": decision, "comment": comment, "in_capacity": running.capacity})
+    if decision == "reject":
+        _return(cmd, running, comment)
+    elif _step_complete(step, [*running.decided, row], running.reviewers):
+        _complete_step(cmd, running, row, now, effective_date, today)
+    return rev
+
+
+def _return(cmd: Command, running: RunningStep, reason: str) -> None:
+    """A rejection ends this round: the step is rejected, the waiting ones cancelled, the revision back to draft."""
+    for s in running.steps:
+        if s.id == running.step.id:
+            s.status = STEP.target(s.status, "reject")
+        elif s.status == StepStatus.WAITING:
+            s.status = STEP.target(s.status, "cancel")
+        cmd.uow.add(s)
+    rev = running.rev
+    rev.status = REVISION.target(rev.status, "return")
+    cmd.uow.add(rev)
+    cmd.also("documents.revision.return", event_body(running.doc, rev, {"round": rev.round, "reason": reason}))
+
+
+def _step_complete(step: RouteStep, decided: list[Decision], reviewers: list[str]) -> bool:
+    approved = {d.position for d in decided if d.decision == "approve"}
+    approvers = {d.username for d in decided if d.decision == "approve"}
+    positions = set(step.positions.split(","))
+    by_positions = positions <= approved if step.mode == "all" else bool(positions & approved)
+    return by_positions and set(reviewers) <= approvers
+
+
+def _complete_step(cmd: Command, running: RunningStep, row: Decision, now, effective_date: date | None,
+                   today: date | None) -> None:
+    step = running.step
+    step.status = STEP.target(step.status, "complete")
+    cmd.uow.add(step)
+    following = [s for s in running.steps if s.step_no > step.step_no]
+    if following:
+        following[0].status = STEP.target(following[0].status, "activate")
+        cmd.uow.add(following[0])
+        return
+    # the approver of record holds the approving position (an added reviewer may have signed last)
+    approver = next(d.username for d in [*running.decided, row] if d.decision == "approve" and d.position != ADDED_REVIEWER)
+    today = output.today_or(cmd.uow, today)
+    _approve(cmd, running.doc, running.rev, approver, now, effective_date or today, today)
+
+
+def _approve(cmd: Command, doc: Document, rev: Revision, approver: str, now, effective_date: date, today: date) -> None:
+    """The last step is done: the revision is approved and its controlled file fixed and hashed."""
+    if effective_date < today:
+        raise ValidationFailed("documents.effective_in_past", date=effective_date.isoformat())
+    rev.status = REVISION.target(rev.status, "approve")
+    rev.approved_by, rev.approved_at, rev.effective_date = approver, now, effective_date
+    cmd.uow.flush()
+    if rev.source == "rendered":
+        output.render_controlled(cmd.uow, doc, rev)
+    cmd.uow.add(rev)
+    cmd.uow.flush()
+    cmd.also("documents.revision.approve", event_body(doc, rev, {
+        "effective_date": effective_date.isoformat(), "file_sha256": rev.file_sha256,
+        "template_sha256": rev.template_sha256}))
+
+
+def _register_revision(uow, number: str, *_args, **_kwargs) -> Resource:
+    doc = get_document(uow, number)
+    return Resource("document_register", id=number, subject=(doc, open_revision(uow, doc, lock=True)))
+
+
+@command("documents.route.add_reviewer", action="add_reviewer", resource=_register_revision, audit_object="doc_document")
+def add_reviewer(cmd: Command, number: str, reviewer: str, reason: str = "") -> StepReviewer:
+    """The document controller adds a named reviewer to the running step, without restarting the route."""
+    uow = cmd.uow
+    doc, rev = cmd.subject
+    revision_target(doc, rev, "add_reviewer")
+    user = uow.exec(select(User).where(User.username == reviewer)).first()
+    if user is None or not user.active:
+        raise NotFound("org.unknown_user", username=reviewer)
+    if reviewer == rev.author:  # segregation of duties, for the person added (the actor is document control)
+        raise AccessDenied("access.sod_own_work", username=reviewer, action="review", object_type=doc.doc_type)
+    require_read(uow, reviewer, doc)  # a reviewer must be allowed to read what they review
+    step = next(s for s in route_steps(uow, rev) if s.status == StepStatus.ACTIVE)
+    if reviewer in added_reviewers(uow, step):
+        raise Conflict("documents.reviewer_already_added", username=reviewer, number=number)
+    row = StepReviewer(step_id=step.id, username=reviewer, added_by=cmd.actor, reason=reason.strip())
+    uow.add(row)
+    uow.flush()
+    record_on(cmd, doc, rev, {"step": step.name, "round": rev.round, "reviewer": reviewer, "reason": row.reason})
+    return row

@@ -1,0 +1,199 @@
+"""Reads of the document register (R-7.5, X-4): documents, revisions, route steps, due reviews, files.
+
+Nothing here changes state. Reads that show a document to a user check that the user may read it:
+at the document's site, and a company document (site "*") wherever the user holds a position.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlmodel import select
+
+from cms_workflows import access
+from cms_workflows.access import COMPANY_WIDE, Grant, Resource
+from cms_workflows.core.errors import AccessDenied, NotFound
+from cms_workflows.core.i18n import t
+from cms_workflows.documents import output, registry
+from cms_workflows.documents.models import Decision, Document, PeriodicReview, Revision, RouteStep, StepReviewer
+from cms_workflows.documents.states import OPEN_STATES, REVISION, DocumentStatus
+
+
+# ------------------------------------------------------------------ lookups
+
+def get_document(uow, number: str, *, lock: bool = False) -> Document:
+    q = select(Document).where(Document.number == number)
+    if lock:
+        q = q.with_for_update().execution_options(populate_existing=True)
+    doc = uow.exec(q).first()
+    if doc is None:
+        raise NotFound("documents.unknown_document", number=number)
+    return doc
+
+
+def document_number(uow, document_id: int) -> str:
+    """The register number of a document by its id (e.g. for a revision just created)."""
+    doc = uow.get(Document, document_id)
+    if doc is None:
+        raise NotFound("documents.unknown_document", number=document_id)
+    return doc.number
+
+
+def revisions(uow, doc: Document) -> list[Revision]:
+    return list(uow.exec(select(Revision).where(Revision.document_id == doc.id).order_by(Revision.seq)))
+
+
+def open_revision(uow, doc: Document, *, lock: bool = False) -> Revision | None:
+    q = select(Revision).where(Revision.document_id == doc.id, Revision.status.in_(OPEN_STATES))
+    if lock:
+        q = q.with_for_update().execution_options(populate_existing=True)
+    return uow.exec(q).first()
+
+
+def effective_revision(uow, doc: Document) -> Revision | None:
+    return uow.get(Revision, doc.effective_revision_id) if doc.effective_revision_id else None
+
+
+def route_steps(uow, rev: Revision) -> list[RouteStep]:
+    """The steps of the revision's current round."""
+    return list(uow.exec(select(RouteStep).where(RouteStep.revision_id == rev.id, RouteStep.round == rev.round)
+                         .order_by(RouteStep.step_no)))
+
+
+def step_decisions(uow, step: RouteStep) -> list[Decision]:
+    return list(uow.exec(select(Decision).where(Decision.step_id == step.id).order_by(Decision.id)))
+
+
+def added_reviewers(uow, step: RouteStep) -> list[str]:
+    return list(uow.exec(select(StepReviewer.username).where(StepReviewer.step_id == step.id).order_by(StepReviewer.id)))
+
+
+def review_months(doc: Document) -> int:
+    return doc.review_months if doc.review_months is not None else registry.doc_type(doc.doc_type).review_months
+
+
+def end_text(rev: Revision, locale: str | None = None) -> str:
+    """Why a revision ended, in the reader's language ("" while it is in use)."""
+    if rev.superseded_by:
+        return t("documents.superseded_by", locale=locale, revision=rev.superseded_by)
+    return rev.end_reason or ""
+
+
+# ------------------------------------------------------------------ access
+
+def resource_of(doc: Document, rev: Revision | None = None, *, subject=None) -> Resource:
+    """The document as access sees it: its type's object type at its site; the revision's author is its author."""
+    return Resource(registry.doc_type(doc.doc_type).object_type, site=doc.site, id=doc.number,
+                    authors=frozenset({rev.author}) if rev else frozenset(), subject=subject)
+
+
+def require_read(uow, username: str, doc: Document) -> Grant:
+    """Read at the document's site; a company document is also readable wherever the user holds a position."""
+    control = access.get_access()
+    result = control.check(uow, username, "read", resource_of(doc))
+    if isinstance(result, Grant):
+        return result
+    if doc.site == COMPANY_WIDE:
+        held = {s for _p, s in control.table(uow, username).assignments}
+        for site in sorted(held):
+            grant = control.check(uow, username, "read", Resource(resource_of(doc).type, site=site))
+            if isinstance(grant, Grant):
+                return grant
+    raise result
+
+
+# ------------------------------------------------------------------ periodic review (R-7.5)
+
+@dataclass
+class DueReview:
+    document: Document
+    revision: Revision
+    due: date
+    in_progress: Revision | None = None
+
+    @property
+    def revision_in_progress(self) -> str | None:
+        """The revision in progress and its state, in the reader's language."""
+        if self.in_progress is None:
+            return None
+        return t("documents.in_progress", revision=self.in_progress.label,
+                 state=REVISION.label(self.in_progress.status))
+
+
+def due(uow, username: str, by: date | None = None) -> list[DueReview]:
+    """Active documents whose periodic review falls on or before `by` (default today) that the user may read."""
+    by = output.today_or(uow, by)
+    out = []
+    q = select(Document).where(Document.status == DocumentStatus.ACTIVE, Document.next_review_due != None,  # noqa: E711
+                               Document.next_review_due <= by).order_by(Document.next_review_due, Document.number)
+    for doc in uow.exec(q):
+        if not access.can(uow, username, "read", resource_of(doc)):
+            continue
+        out.append(DueReview(doc, effective_revision(uow, doc), doc.next_review_due, open_revision(uow, doc)))
+    return out
+
+
+# ------------------------------------------------------------------ reading
+
+@dataclass
+class DocumentView:
+    document: Document
+    revisions: list[Revision]
+    steps: list[RouteStep] = field(default_factory=list)
+    decisions: list[Decision] = field(default_factory=list)
+    reviewers: list[StepReviewer] = field(default_factory=list)
+    reviews: list[PeriodicReview] = field(default_factory=list)
+
+
+def show(uow, username: str, number: str) -> DocumentView:
+    doc = get_document(uow, number)
+    require_read(uow, username, doc)
+    revs = revisions(uow, doc)
+    ids = [r.id for r in revs] or [-1]
+    steps = list(uow.exec(select(RouteStep).where(RouteStep.revision_id.in_(ids)).order_by(RouteStep.id)))
+    return DocumentView(
+        doc, revs, steps,
+        list(uow.exec(select(Decision).where(Decision.revision_id.in_(ids)).order_by(Decision.id))),
+        list(uow.exec(select(StepReviewer).where(StepReviewer.step_id.in_([s.id for s in steps] or [-1])))),
+        list(uow.exec(select(PeriodicReview).where(PeriodicReview.document_id == doc.id).order_by(PeriodicReview.id))))
+
+
+def list_documents(uow, username: str, *, doc_type: str | None = None, site: str | None = None,
+                   status: str | None = None) -> list[tuple[Document, Revision | None, Revision | None]]:
+    """(document, effective revision, open revision) the user may read."""
+    q = select(Document).order_by(Document.number)
+    if doc_type:
+        registry.doc_type(doc_type)
+        q = q.where(Document.doc_type == doc_type)
+    if site:
+        q = q.where(Document.site == site)
+    if status:
+        q = q.where(Document.status == status)
+    out = []
+    for doc in uow.exec(q):
+        try:
+            require_read(uow, username, doc)
+        except AccessDenied:
+            continue
+        out.append((doc, effective_revision(uow, doc), open_revision(uow, doc)))
+    return out
+
+
+def revision_file(uow, username: str, number: str, label: str | None = None) -> tuple[Revision, bytes]:
+    """The file of a revision: the stored controlled file once approved, an uncontrolled preview before.
+    Without a label: the effective revision, else the newest."""
+    doc = get_document(uow, number)
+    require_read(uow, username, doc)
+    revs = revisions(uow, doc)
+    if label is not None:
+        rev = next((r for r in revs if r.label == label.upper() or r.label == label), None)
+        if rev is None:
+            raise NotFound("documents.unknown_revision", number=number, revision=label)
+    else:
+        rev = effective_revision(uow, doc) or revs[-1]
+    if rev.file_sha256 is not None:
+        return rev, output.stored_file(uow, doc, rev)
+    if rev.source != "rendered":
+        raise NotFound("documents.no_file", number=number, revision=rev.label)
+    return rev, output.preview(uow, doc, rev)
