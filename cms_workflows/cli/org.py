@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Optional
 
 import typer
@@ -105,8 +104,8 @@ def users_list(ctx: typer.Context) -> None:
     from cms_workflows.access import Resource, require
     from cms_workflows.org import queries as org_queries
 
-    today = date.today()
     with database().read() as session:
+        today = session.clock.today()
         require(session, acting_user(ctx), "read", Resource("user"))
         by_user: dict[str, list[str]] = {}
         for a, u in org_queries.list_assignments(session):
