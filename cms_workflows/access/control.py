@@ -66,11 +66,16 @@ class Directory(Protocol):
         """(username, position, site) held on a day by active users."""
 
 
-def positions_counting_at(held: list[tuple[str, str]], site: str) -> list[str]:
+def counts_at(held_at: str, site: str) -> bool:
     """The one site rule: an assignment counts for a request at a site when it is held at that site or
     company-wide; a company-level request (site "*") counts company-wide assignments only. It is
     Casbin's: g(user, position, site) with key_match, where "*" in the assignment matches any site."""
-    return [position for position, held_at in held if held_at == COMPANY_WIDE or held_at == site]
+    return held_at == COMPANY_WIDE or held_at == site
+
+
+def positions_counting_at(held: list[tuple[str, str]], site: str) -> list[str]:
+    """The positions of (position, site held at) pairs that count at a site."""
+    return [position for position, held_at in held if counts_at(held_at, site)]
 
 
 class DecisionTable:
@@ -186,6 +191,10 @@ def configure(directory: Directory, control: AccessControl | None = None) -> Non
         _default = control
 
 
+def configured() -> bool:
+    return _directory is not None
+
+
 def get_access() -> AccessControl:
     """The installation's access control, loaded from the packaged policy files on first use."""
     global _default
@@ -219,5 +228,5 @@ def can(uow, username: str, action: str, resource: Resource) -> bool:
 
 def holders(uow, position: str, site: str) -> list[str]:
     """Usernames holding a position that counts at a site today (company-wide holders included)."""
-    return sorted({u for u, p, s in directory().assignments(uow, uow.clock.today())
-                   if p == position and s in (site, COMPANY_WIDE)})
+    return sorted({u for u, p, held_at in directory().assignments(uow, uow.clock.today())
+                   if p == position and counts_at(held_at, site)})

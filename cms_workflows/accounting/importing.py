@@ -17,6 +17,7 @@ import pandas as pd
 
 from cms_workflows.accounting import units
 from cms_workflows.core.errors import ValidationFailed, problem
+from cms_workflows.core.i18n import Message
 
 FIELDS = ["site", "production_unit", "facility", "category", "material", "period", "quantity", "unit", "data_source",
           "evidence_ref"]
@@ -77,18 +78,6 @@ def write_template(rows: list[dict], fmt: str = "xlsx") -> bytes:
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
-
-
-class Message:
-    """A message key with parameters, translated when formatted (a reason inside another message)."""
-
-    def __init__(self, key: str, **params) -> None:
-        self.key, self.params = key, params
-
-    def __format__(self, spec: str) -> str:
-        from cms_workflows.core.i18n import t
-
-        return t(self.key, **self.params)
 
 
 def _file(key: str, **params) -> dict:

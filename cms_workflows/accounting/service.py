@@ -55,7 +55,6 @@ from cms_workflows.accounting.queries import (  # noqa: F401  (intensity, offici
 from cms_workflows.accounting.states import BASELINE, RUN, BaselineStatus, run_created_status
 from cms_workflows.audit.commands import Command, command
 from cms_workflows.core.errors import Conflict, NotFound, ValidationFailed, problem
-from cms_workflows.org.models import Site
 from cms_workflows.org.queries import site_codes
 
 PARAMETERS = ("ncv", "carbon_content", "oxidation", "ef", "gwp", "calcination", "cao_fraction", "mgo_fraction")
@@ -73,27 +72,23 @@ class Sites:
     loaded: dict = field(default_factory=dict)
 
 
-def _at_each_site(control, uow, actor: str, resource: Resource):
+def _at_each_site(control, uow, actor: str, action: str, resource: Resource):
     """Authorize at every site the command touches (all or nothing); with none known yet (no data),
     the user must hold the permission at some site, so that they learn what is wrong with their input."""
     sites = resource.subject.sites
     if not sites:
         for site in sorted(site_codes(uow)):
-            found = control.check(uow, actor, _action(resource), dataclasses.replace(resource, site=site))
+            found = control.check(uow, actor, action, dataclasses.replace(resource, site=site))
             if not isinstance(found, Exception):
                 return found
         sites = [COMPANY_WIDE]
-    grants = [control.decide(uow, actor, _action(resource), dataclasses.replace(resource, site=s)) for s in sites]
+    grants = [control.decide(uow, actor, action, dataclasses.replace(resource, site=s)) for s in sites]
     return grants[0]
 
 
-def _action(resource: Resource) -> str:
-    return resource.subject.loaded["action"]
-
-
-def _multi(type_: str, action: str, sites: list[str], *, authors: frozenset = frozenset(), id=None, **loaded) -> Resource:
+def _multi(type_: str, sites: list[str], *, authors: frozenset = frozenset(), id=None, **loaded) -> Resource:
     return Resource(type_, site=sites[0] if sites else COMPANY_WIDE, id=id, authors=authors,
-                    subject=Sites(list(sites), {"action": action, **loaded}))
+                    subject=Sites(list(sites), loaded))
 
 
 # ------------------------------------------------------------------ plan and factors
@@ -109,7 +104,7 @@ def add_plan_item(cmd: Command, *, site: str, production_unit: str, facility: st
     """A line of the data collection plan (R-6.3.5); the carbon accountant maintains it with the factors."""
     uow = cmd.uow
     problems = []
-    if uow.exec(select(Site).where(Site.code == site)).first() is None:
+    if site not in site_codes(uow):
         problems.append(problem("site", "accounting.problem.unknown_site", site=site))
     if category not in categories():
         problems.append(problem("category", "accounting.problem.unknown_category", category=category))
@@ -203,7 +198,7 @@ def _import_sites(uow, data: bytes, filename: str, replace: bool = False, outlie
                             history=history(uow), outlier_ratio=outlier_ratio)
     parsed = importing.parse(data, filename, ctx)
     named = sorted(set(parsed.frame["site"].astype(str).unique()) & set(sites)) if len(parsed.frame) else []
-    return _multi("activity_data", "submit", named, parsed=parsed)
+    return _multi("activity_data", named, parsed=parsed)
 
 
 @command("accounting.import_batch.create", action="submit", resource=_import_sites, authorize=_at_each_site,
@@ -297,7 +292,7 @@ def _run_scope(uow, first: str, last: str, sites: list[str] | None = None, optio
     """A run covers the sites in its data: the user must be allowed to run calculations at each."""
     frame = activity_frame(uow, first, last, sites)
     named = sorted(frame["site"].unique()) if len(frame) else sorted(sites or [])
-    return _multi("calculation", "run", named, frame=frame)
+    return _multi("calculation", named, frame=frame)
 
 
 @command("accounting.run.calculate", action="run", resource=_run_scope, authorize=_at_each_site, audit_object="acc_run")
@@ -343,7 +338,7 @@ def _run_to_approve(uow, run_id: int, *_args, **_kwargs) -> Resource:
     """Every site of the run, not just the first; its author may not approve it (X-2)."""
     run = get_run(uow, run_id)
     results = run_results(uow, run.id)
-    return _multi("calculation", "approve", sorted(results["site"].unique()), id=run_id,
+    return _multi("calculation", sorted(results["site"].unique()), id=run_id,
                   authors=frozenset({run.created_by}), run=run, results=results)
 
 
@@ -388,7 +383,7 @@ def _baseline_scope(uow, level: str, scope: str, base_from: str, base_to: str, m
     site = scope.split("/")[0] if level in ("site", "production_unit", "facility") and scope else None
     res = locked_results(uow, base_from, base_to, site) if isinstance(base_from, str) and isinstance(base_to, str) \
         else pd.DataFrame(columns=["site"])
-    return _multi("baseline", "manage", [site] if site else sorted(res["site"].unique()) or [COMPANY_WIDE],
+    return _multi("baseline", [site] if site else sorted(res["site"].unique()) or [COMPANY_WIDE],
                   results=res)
 
 

@@ -13,8 +13,8 @@ and called as `submit(uow, "li.si", "HN01-PR-001")`. The pipeline, in this order
 1. loads the resource (`resource(uow, *args, **kwargs)`): enough to know its site, department
    and authors, so that access can decide;
 2. authorizes (`access.require`, segregation of duties included) — or, for a command whose
-   authority is not a plain permission (a decision in an approval route), the declared
-   `authorize(control, uow, actor, resource)`;
+   authority is not a plain permission (a decision in an approval route, several sites at once),
+   the declared `authorize(control, uow, actor, action, resource) -> Grant`;
 3. runs the command body, which validates and changes state;
 4. appends the declared event in the same unit of work, naming the grant (user, position, site).
 Nothing is half-done: an error anywhere rolls the unit of work back, and a unit of work refuses
@@ -94,7 +94,7 @@ def command(event: str, *, action: str, resource: Callable[..., Resource] | str,
             if authorize is None:
                 grant = control.decide(uow, actor, action, target)
             else:
-                grant = authorize(control, uow, actor, target)
+                grant = authorize(control, uow, actor, action, target)
             cmd = Command(uow, actor, grant, target, spec, object_id=target.id)
             result = body(cmd, *args, **kwargs)
             recording.record(uow, cmd.grant, spec.event, spec.audit_object, cmd.object_id, cmd.payload)

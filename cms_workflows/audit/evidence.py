@@ -1,7 +1,7 @@
 """Evidence pack (X-1): a zip an external auditor can check without our code.
 
 Contents: `events.jsonl` (every audit event, in order, as stored), `files/<sha256>`
-(every stored document and data file), `manifest.json` (counts, chain head, SHA-256 of
+(every stored file a committed row refers to), `manifest.json` (counts, chain head, SHA-256 of
 every member), and `verify_evidence.py`, a standard-library script that recomputes the
 chain and the file hashes.
 """

@@ -13,7 +13,7 @@ transaction lock serialises appenders; on SQLite writing units of work already
 hold the database's write lock (BEGIN IMMEDIATE).
 
 Event names follow one scheme, `domain.object.verb` (docs/events.md); commands get
-theirs from their declaration in the command pipeline (`cms_workflows.access.commands`).
+theirs from their declaration in the command pipeline (`cms_workflows.audit.commands`).
 """
 
 from __future__ import annotations
@@ -27,14 +27,13 @@ import threading
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from enum import Enum
-from pathlib import Path
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import yaml
-
 from sqlalchemy import bindparam, insert, select, text
 
 from cms_workflows.audit.chain import GENESIS, canonical_body

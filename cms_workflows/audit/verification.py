@@ -8,9 +8,9 @@ missing, and a file stored but named by no committed row, are both reported.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-import json
 from pathlib import Path
 from typing import Iterator
 

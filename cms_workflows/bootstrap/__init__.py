@@ -27,7 +27,7 @@ def configure() -> None:
     from cms_workflows import access
     from cms_workflows.org.queries import OrgDirectory
 
-    if not isinstance(getattr(access.control, "_directory", None), OrgDirectory):
+    if not access.configured():
         access.configure(OrgDirectory())
 
 

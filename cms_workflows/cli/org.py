@@ -101,19 +101,15 @@ def users_deactivate(ctx: typer.Context, username: str, reason: str = typer.Opti
 
 @users_app.command("list")
 def users_list(ctx: typer.Context) -> None:
-    from cms_workflows.access import Resource, require
     from cms_workflows.org import queries as org_queries
 
+    rows = []
     with database().read() as session:
         today = session.clock.today()
-        require(session, acting_user(ctx), "read", Resource("user"))
-        by_user: dict[str, list[str]] = {}
-        for a, u in org_queries.list_assignments(session):
-            current = a.valid_from <= today and (a.valid_to is None or a.valid_to >= today)
-            label = f"#{a.id} {a.position_code}@{a.site_code} {a.valid_from}~{a.valid_to or ''}"
-            by_user.setdefault(u.username, []).append(label if current else f"({label})")
-        rows = [
-            [u.username, u.display_name, t("cli.active" if u.active else "cli.inactive"), "; ".join(by_user.get(u.username, []))]
-            for u in org_queries.list_users(session)
-        ]
+        for u, assignments in org_queries.users_with_assignments(session, acting_user(ctx)):
+            labels = []
+            for a in assignments:
+                label = f"#{a.id} {a.position_code}@{a.site_code} {a.valid_from}~{a.valid_to or ''}"
+                labels.append(label if org_queries.is_held(a, today) else f"({label})")
+            rows.append([u.username, u.display_name, t("cli.active" if u.active else "cli.inactive"), "; ".join(labels)])
     print_table([t("cli.col_username"), t("cli.col_name"), t("cli.col_active"), t("cli.col_positions")], rows)

@@ -85,7 +85,7 @@ class Database:
     def unit_of_work(self) -> Iterator[UnitOfWork]:
         """One command: commits on success (refusing a write without an audit event), rolls back on any
         exception; files the command stored follow the transaction's fate."""
-        with UnitOfWork(self, bind=self.engine, writing=True) as uow:
+        with UnitOfWork(self, bind=self.engine) as uow:
             try:
                 yield uow
                 uow.commit()
@@ -99,7 +99,7 @@ class Database:
     def read(self) -> Iterator[UnitOfWork]:
         """A read-only unit of work (never commits)."""
         # closing (not rolling back) ends the transaction and keeps loaded objects usable
-        with UnitOfWork(self, bind=self._read_engine, writing=False) as uow:
+        with UnitOfWork(self, bind=self._read_engine) as uow:
             yield uow
 
     @contextmanager

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from cms_workflows.core.errors import InvalidTransition
+from cms_workflows.core.i18n import Message
 
 
 @dataclass(frozen=True)
@@ -22,21 +23,6 @@ class Transition:
     command: str
     sources: tuple[str, ...]
     target: str
-
-
-class StateLabel:
-    """A state named in a message, translated when the message is shown."""
-
-    def __init__(self, key: str) -> None:
-        self.key = key
-
-    def localized(self, locale: str | None) -> str:
-        from cms_workflows.core.i18n import t
-
-        return t(self.key, locale=locale)
-
-    def __format__(self, spec: str) -> str:
-        return self.localized(None)
 
 
 class Lifecycle:
@@ -75,11 +61,12 @@ class Lifecycle:
     def sources(self, command: str) -> tuple[str, ...]:
         return tuple(dict.fromkeys(s for t in self.transitions if t.command == command for s in t.sources))
 
-    def label(self, state: str) -> StateLabel:
-        return StateLabel(f"{self.label_prefix}{state}")
+    def label(self, state: str) -> Message:
+        """The state's name, translated when the message naming it is shown."""
+        return Message(f"{self.label_prefix}{state}")
 
-    def command_label(self, command: str) -> StateLabel:
-        return StateLabel(f"lifecycle.command.{command}")
+    def command_label(self, command: str) -> Message:
+        return Message(f"lifecycle.command.{command}")
 
     def mermaid(self) -> str:
         lines = ["stateDiagram-v2", f"    [*] --> {self.initial.value}"]

@@ -36,12 +36,11 @@ class UnauditedWrite(RuntimeError):
 
 
 class UnitOfWork(Session):
-    def __init__(self, database, *, bind, writing: bool) -> None:  # database: core.db.Database
+    def __init__(self, database, *, bind) -> None:  # database: core.db.Database
         super().__init__(bind, expire_on_commit=False)
         self.database = database
         self.settings = database.settings
         self.clock = database.clock
-        self.writing = writing
         self.files = TransactionFiles(self)
         self.chain_head: tuple[int, str] | None = None  # (seq, hash) last appended in this transaction
         self.events = 0

@@ -59,7 +59,7 @@ def _running_step(uow, number: str, *_args, expect: str | None = None, **_kwargs
     return resource_of(doc, rev, subject=running)
 
 
-def _authorize_decider(control, uow, actor: str, resource: Resource) -> Grant:
+def _authorize_decider(control, uow, actor: str, _action: str, resource: Resource) -> Grant:
     """The position the user decides the running step in, or the refusal; without a running step (or when
     the caller signs another kind of step) the action the caller means, so the body can name the state."""
     running: RunningStep = resource.subject

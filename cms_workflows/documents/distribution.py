@@ -79,14 +79,14 @@ def holders(uow, rev: Revision) -> list[Holder]:
     everywhere = {p for p, s in targets if s == COMPANY_WIDE}
     out = set()
     for user, position, held_at in access.directory().assignments(uow, uow.clock.today()):
-        reached = position in everywhere or any(access.positions_counting_at([(position, held_at)], site)
+        reached = position in everywhere or any(access.counts_at(held_at, site)
                                                 for target, site in targets if target == position)
         if reached:
             out.add(Holder(user, position, held_at))
     return sorted(out, key=lambda h: (h.username, h.position, h.site))
 
 
-def _authorize_holder(control, uow, actor: str, resource: Resource) -> Grant:
+def _authorize_holder(control, uow, actor: str, _action: str, resource: Resource) -> Grant:
     """Acknowledge where the user holds a position the revision was distributed to."""
     doc, rev = resource.subject
     if rev is None or not DOCUMENT.allows(doc.status, "change"):

@@ -26,10 +26,6 @@ LABEL_PREFIX = "documents.label."
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 
 
-class Reason(Message):
-    """Why an upload was refused, as a message key translated when the error is shown."""
-
-
 class RenderError(CmsError):
     key = "documents.render_failed"
     http_status = 422
@@ -144,9 +140,9 @@ def _save_dated(tpl: DocxTemplate, when: datetime) -> bytes:
 def check_upload(data: bytes, filename: str = "") -> None:
     """Refuse an empty or oversized upload (any kind of file)."""
     if not data:
-        raise ValidationFailed("documents.not_docx", reason=Reason("documents.upload.empty"), filename=filename)
+        raise ValidationFailed("documents.not_docx", reason=Message("documents.upload.empty"), filename=filename)
     if len(data) > MAX_UPLOAD_BYTES:
-        raise ValidationFailed("documents.not_docx", reason=Reason("documents.upload.too_large", mb=MAX_UPLOAD_BYTES // 2**20),
+        raise ValidationFailed("documents.not_docx", reason=Message("documents.upload.too_large", mb=MAX_UPLOAD_BYTES // 2**20),
                                filename=filename)
 
 
@@ -154,16 +150,16 @@ def check_docx(data: bytes, filename: str = "") -> None:
     """Refuse an upload that is not a readable Word .docx file, with the reason."""
     check_upload(data, filename)
     if not zipfile.is_zipfile(io.BytesIO(data)):
-        reason = Reason("documents.upload.legacy_doc" if data[:4] == b"\xd0\xcf\x11\xe0" else "documents.upload.not_zip")
+        reason = Message("documents.upload.legacy_doc" if data[:4] == b"\xd0\xcf\x11\xe0" else "documents.upload.not_zip")
         raise ValidationFailed("documents.not_docx", reason=reason, filename=filename)
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             bad = z.testzip()
             if bad is not None:
-                raise ValidationFailed("documents.not_docx", reason=Reason("documents.upload.damaged_entry", entry=bad),
+                raise ValidationFailed("documents.not_docx", reason=Message("documents.upload.damaged_entry", entry=bad),
                                        filename=filename)
             if "word/document.xml" not in z.namelist():
-                raise ValidationFailed("documents.not_docx", reason=Reason("documents.upload.no_document_xml"),
+                raise ValidationFailed("documents.not_docx", reason=Message("documents.upload.no_document_xml"),
                                        filename=filename)
         open_docx(io.BytesIO(data))
     except ValidationFailed:

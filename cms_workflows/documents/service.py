@@ -24,7 +24,7 @@ from cms_workflows.documents.queries import (
     effective_revision, get_document, open_revision, resource_of, review_months, revisions,
 )
 from cms_workflows.documents.states import DOCUMENT, REVISION, STEP, RevisionStatus
-from cms_workflows.org.models import Department, Site
+from cms_workflows.org.queries import list_departments, site_codes
 
 MAX_TITLE = 300
 MAX_REVIEW_MONTHS = 120
@@ -81,12 +81,13 @@ def require_author(cmd: Command, doc: Document, rev: Revision | None) -> None:
 
 def check_register_fields(uow, site: str, title: str, owner_department: str, review_months: int | None) -> None:
     problems = []
-    if site != COMPANY_WIDE and uow.exec(select(Site).where(Site.code == site)).first() is None:
+    if site != COMPANY_WIDE and site not in site_codes(uow):
         problems.append(problem("site", "documents.problem.unknown_site", site=site))
     if not title or not title.strip() or len(title) > MAX_TITLE:
         problems.append(problem("title", "documents.problem.title_length", max=MAX_TITLE))
-    if uow.exec(select(Department).where(Department.code == owner_department)).first() is None:
-        known = ", ".join(d.code for d in uow.exec(select(Department)))
+    departments = [d.code for d in list_departments(uow)]
+    if owner_department not in departments:
+        known = ", ".join(departments)
         problems.append(problem("owner_department", "documents.problem.unknown_department",
                                 department=owner_department, known=known))
     if review_months is not None and not 0 <= review_months <= MAX_REVIEW_MONTHS:

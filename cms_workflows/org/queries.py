@@ -40,10 +40,6 @@ def site_codes(uow) -> set[str]:
     return set(uow.exec(select(Site.code)))
 
 
-def department_codes(uow) -> list[str]:
-    return list(uow.exec(select(Department.code).order_by(Department.sort_order)))
-
-
 def list_sites(uow) -> list[Site]:
     return list(uow.exec(select(Site).order_by(Site.code)))
 
