@@ -69,6 +69,62 @@ def test_matrix_fast_path_decides_exactly_as_casbin(db, position):
     assert wrong_denials == []
 
 
+def _department_of(position: str) -> str:
+    from cms_workflows.access.roles import load_roles
+
+    return next(d["code"] for d in load_roles()["departments"] for p in d["positions"] if p["code"] == position)
+
+
+@pytest.mark.parametrize("position", POSITIONS)
+def test_matrix_segregation_of_duties_and_route_capacity(db, position):
+    """The same matrix for the rules on top of the permission (access.sod): on one's own work every
+    own-work-forbidden action is refused and every other permitted action still allowed; nothing is
+    allowed on one's own department where a department is audited; and who may decide a route step
+    follows the same site rule as every decision (own site, company-wide, company level)."""
+    from cms_workflows.access import sod
+    from cms_workflows.core.errors import AccessDenied as Denied
+
+    lines = read_policy_csv()
+    department = _department_of(position)
+    with db.unit_of_work() as session:
+        org.create_site(session, "admin", "HN01", "一厂")
+        org.create_site(session, "admin", "HN02", "二厂")
+        org.create_user(session, "admin", "site.user", "站点用户")
+        org.create_user(session, "admin", "wide.user", "公司级用户")
+        org.assign(session, "admin", "site.user", position, "HN01")
+        org.assign(session, "admin", "wide.user", position, "*")
+    wrong = []
+    with db.read() as session:
+        control = access.get_access()
+        for user, held_at in (("site.user", "HN01"), ("wide.user", "*")):
+            for site in SITES:
+                counts = held_at == "*" or held_at == site
+                if control.positions_held(session, user, site) != ({position} if counts else set()):
+                    wrong.append(("positions_held", user, site))
+                step = Resource("doc.procedure", site=site, id="X-1", authors=frozenset({"someone.else"}))
+                try:
+                    capacity = sod.step_capacity(control, session, user, step, step="s", action="approve",
+                                                 positions=[position], taken=set(), decided_by=set())
+                except Denied:
+                    capacity = None
+                if capacity != (position if counts else None):
+                    wrong.append(("step_capacity", user, site, capacity))
+                own_step = Resource("doc.procedure", site=site, id="X-1", authors=frozenset({user}))
+                with pytest.raises(Denied):
+                    sod.step_capacity(control, session, user, own_step, step="s", action="approve",
+                                      positions=[position], taken=set(), decided_by=set())
+                for obj, actions in POLICY.vocabulary.items():
+                    for act in actions:
+                        permitted = oracle(lines, position, held_at, site, obj, act)
+                        own = access.can(session, user, act, Resource(obj, site=site, authors=frozenset({user})))
+                        if own != (permitted and act not in POLICY.own_work_forbidden):
+                            wrong.append(("own_work", user, site, obj, act))
+                        audited = access.can(session, user, act, Resource(obj, site=site, department=department))
+                        if audited:
+                            wrong.append(("own_department", user, site, obj, act))
+    assert wrong == []
+
+
 def test_annex_a_duties_are_in_the_policy(company, db):
     """Spot checks of A.1 duties as written in policy.csv."""
     with db.read() as session:
