@@ -23,9 +23,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import MetaData, Table, insert  # noqa: E402
+from sqlmodel import Session  # noqa: E402
 
 from bench.common import fmt, scratch_database  # noqa: E402
 from cms_workflows import audit  # noqa: E402
+from cms_workflows.audit import chain  # noqa: E402
 from cms_workflows.access import Grant  # noqa: E402
 
 GRANT = Grant("carbon_accountant.hn01", "carbon_accountant", "HN01")
@@ -35,7 +37,7 @@ PAYLOAD = {"document": "HN01-PR-003", "revision": "B", "comment": "同意发布�
 def plain_table(db) -> Table:
     """A structural copy of audit_event (same columns and indexes), without triggers or chaining."""
     md = MetaData()
-    t = audit._table.to_metadata(md, name="bench_plain_event")
+    t = audit.AuditEvent.__table__.to_metadata(md, name="bench_plain_event")
     for index in list(t.indexes):  # index names must be unique in the schema
         index.name = index.name.replace("audit_event", "bench_plain_event")
     for constraint in t.constraints:
@@ -52,10 +54,11 @@ def transactions(db, n: int, table: Table | None) -> float:
     plain_insert = insert(table) if table is not None else None  # prebuilt, as audit.record's is
     start = time.perf_counter()
     for i in range(n):
-        with db.unit_of_work() as session:
-            if table is None:
+        if table is None:  # a command's unit of work: the event, and the check that a write has one
+            with db.unit_of_work() as session:
                 audit.record(session, GRANT, "documents.revision.approve", "revision", i, PAYLOAD)
-            else:
+        else:  # the baseline: a bare session and transaction, as a unit of work was before it checked anything
+            with Session(db.engine, expire_on_commit=False) as session, session.begin():
                 session.execute(plain_insert, {
                     "seq": next(_plain_seq), "occurred_at": audit.utc_timestamp(), "actor": GRANT.username, "position": GRANT.position,
                     "site": GRANT.site, "action": "documents.revision.approve", "object_type": "revision",
@@ -66,8 +69,8 @@ def transactions(db, n: int, table: Table | None) -> float:
 def bulk_chain(db, count: int, key: bytes) -> None:
     """Append `count` valid events fast (Core executemany in batches), continuing the chain."""
     with db.engine.connect() as conn:
-        head = conn.execute(audit._table.select().with_only_columns(audit._table.c.seq, audit._table.c.hash)
-                            .order_by(audit._table.c.seq.desc()).limit(1)).first()
+        head = conn.execute(audit.AuditEvent.__table__.select().with_only_columns(audit.AuditEvent.__table__.c.seq, audit.AuditEvent.__table__.c.hash)
+                            .order_by(audit.AuditEvent.__table__.c.seq.desc()).limit(1)).first()
     seq, prev = (head[0], head[1]) if head else (0, audit.GENESIS)
     payload = audit.canonical_json(PAYLOAD)
     batch = []
@@ -75,17 +78,17 @@ def bulk_chain(db, count: int, key: bytes) -> None:
         for i in range(count):
             seq += 1
             ts = f"2026-01-01T00:00:00.{i % 1000000:06d}Z"
-            body = audit.canonical_body(seq, ts, GRANT.username, GRANT.position, GRANT.site, "bench.event", "thing", str(i), payload, prev)
+            body = chain.canonical_body(seq, ts, GRANT.username, GRANT.position, GRANT.site, "bench.event", "thing", str(i), payload, prev)
             h = hashlib.sha256(body.encode()).hexdigest()
             batch.append({"seq": seq, "occurred_at": ts, "actor": GRANT.username, "position": GRANT.position, "site": GRANT.site,
                           "action": "bench.event", "object_type": "thing", "object_id": str(i), "payload": payload,
                           "prev_hash": prev, "hash": h, "mac": audit.mac_of(key, h)})
             prev = h
             if len(batch) == 50_000:
-                conn.execute(insert(audit._table), batch)
+                conn.execute(insert(audit.AuditEvent.__table__), batch)
                 batch = []
         if batch:
-            conn.execute(insert(audit._table), batch)
+            conn.execute(insert(audit.AuditEvent.__table__), batch)
 
 
 def main() -> None:

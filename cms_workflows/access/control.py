@@ -112,15 +112,14 @@ class AccessControl:
         self._cache_key: tuple[str, int, date] | None = None
 
     def table(self, uow, username: str) -> DecisionTable:
-        today = uow.clock.today()
         if uow.org_changed_here:
             # uncommitted org changes in this unit of work: decide from them, cache nothing shared
-            return self._load(uow, username, today)
+            return self._load(uow, username, uow.clock.today())
         # within one unit of work the org state only changes through our own commands,
         # which call uow.org_changed(): the tables it used stay valid for its lifetime
         table = uow.access_tables.get(username)
-        if table is None:
-            table = uow.access_tables[username] = self._shared_table(uow, username, today)
+        if table is None:  # (the day is read only here: it is not free, and this is the hot path)
+            table = uow.access_tables[username] = self._shared_table(uow, username, uow.clock.today())
         return table
 
     def _shared_table(self, uow, username: str, today: date) -> DecisionTable:
