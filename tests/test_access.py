@@ -37,11 +37,8 @@ def read_policy_csv():
     return rows
 
 
-@pytest.mark.parametrize("position", POSITIONS)
-def test_matrix_fast_path_decides_exactly_as_casbin(db, position):
-    """Every position x every object type and action x own site / other site / company level:
-    the compiled table, bare Casbin and an independent reading of policy.csv agree."""
-    lines = read_policy_csv()
+def _matrix_users(db, position: str) -> None:
+    """Two sites; `site.user` holds the position at HN01, `wide.user` company-wide."""
     with db.unit_of_work() as session:
         org.create_site(session, "admin", "HN01", "一厂")
         org.create_site(session, "admin", "HN02", "二厂")
@@ -49,6 +46,14 @@ def test_matrix_fast_path_decides_exactly_as_casbin(db, position):
         org.create_user(session, "admin", "wide.user", "公司级用户")
         org.assign(session, "admin", "site.user", position, "HN01")
         org.assign(session, "admin", "wide.user", position, "*")
+
+
+@pytest.mark.parametrize("position", POSITIONS)
+def test_matrix_fast_path_decides_exactly_as_casbin(db, position):
+    """Every position x every object type and action x own site / other site / company level:
+    the compiled table, bare Casbin and an independent reading of policy.csv agree."""
+    lines = read_policy_csv()
+    _matrix_users(db, position)
     with db.read() as session:
         reference = POLICY.reference_enforcer([(u, p, s) for u, p, s in org_queries.active_assignments(session)])
         unauthorized_successes, wrong_denials, checked = [], [], 0
@@ -86,13 +91,7 @@ def test_matrix_segregation_of_duties_and_route_capacity(db, position):
 
     lines = read_policy_csv()
     department = _department_of(position)
-    with db.unit_of_work() as session:
-        org.create_site(session, "admin", "HN01", "一厂")
-        org.create_site(session, "admin", "HN02", "二厂")
-        org.create_user(session, "admin", "site.user", "站点用户")
-        org.create_user(session, "admin", "wide.user", "公司级用户")
-        org.assign(session, "admin", "site.user", position, "HN01")
-        org.assign(session, "admin", "wide.user", position, "*")
+    _matrix_users(db, position)
     wrong = []
     with db.read() as session:
         control = access.get_access()
