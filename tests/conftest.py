@@ -88,7 +88,9 @@ class Templates:
         if name not in self.built:
             if PG_URL:
                 admin, base = _pg_admin_engine()
-                dbname = f"cms_tmpl_{self.worker}_{name}"
+                # named per test run as well as per worker: two runs on one server must not share templates
+                run = os.environ.get("PYTEST_XDIST_TESTRUNUID", uuid.uuid4().hex)[:8]
+                dbname = f"cms_tmpl_{run}_{self.worker}_{name}"
                 with admin.connect() as conn:
                     conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
                     conn.execute(text(f'CREATE DATABASE "{dbname}"'))
@@ -109,7 +111,14 @@ class Templates:
 
 @pytest.fixture(scope="session")
 def _templates(tmp_path_factory, worker_id):
-    return Templates(tmp_path_factory.mktemp("templates"), worker_id)
+    templates = Templates(tmp_path_factory.mktemp("templates"), worker_id)
+    yield templates
+    if PG_URL and templates.built:
+        admin, _base = _pg_admin_engine()
+        with admin.connect() as conn:
+            for dbname in templates.built.values():
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture
@@ -148,13 +157,60 @@ def company(db) -> dict[str, list[str]]:
     return {k: sorted(v) for k, v in holders.items()}
 
 
+def token_for(db: Database, username: str) -> str:
+    """A sign-in token for a user of the test database, as `cms tokens create` makes one (the CLI acts
+    only for a signed-in user)."""
+    from cms_workflows.identity import service as identity
+
+    with db.unit_of_work() as uow:
+        _row, token = identity.create_token(uow, username, username, label="test", days=1)
+    return token
+
+
+class CliEnv(dict):
+    """The environment of `cms` run against a test database, signed in as `admin`; `as_user(name)` gives
+    the same environment signed in as another user (tokens made once per user)."""
+
+    def __init__(self, db: Database, values: dict) -> None:
+        super().__init__(values)
+        self.db, self._tokens = db, {}
+
+    def sign_in_everyone(self) -> None:
+        """A token for every active user now, so that signing in (itself an event) does not happen in the
+        middle of a test that counts events."""
+        from cms_workflows.identity import service as identity
+        from cms_workflows.org.models import User
+        from sqlmodel import select
+
+        with self.db.unit_of_work() as uow:
+            for user in uow.exec(select(User).where(User.active, User.username != "system")).all():
+                _row, self._tokens[user.username] = identity.create_token(uow, user.username, user.username, label="test", days=1)
+
+    def as_user(self, username: str | None) -> dict:
+        if not username:
+            return dict(self)
+        if username not in self._tokens:
+            self._tokens[username] = token_for(self.db, username)
+        return {**self, "CMS_TOKEN": self._tokens[username]}
+
+
+def signed_in_env(env: dict, username: str | None) -> dict:
+    """`env` signed in as `username` (a CliEnv), or unchanged."""
+    return env.as_user(username) if isinstance(env, CliEnv) else dict(env)
+
+
 @pytest.fixture
-def cli_env(db, monkeypatch):
-    """Environment for running `cms` against the test database (in-process or as a subprocess)."""
+def cli_env(db, monkeypatch, tmp_path):
+    """Environment for running `cms` against the test database (in-process or as a subprocess), signed in
+    as `admin`; a sign-in stored by `cms login` goes to a folder of the test's own."""
     env = {"CMS_DATA_DIR": str(db.settings.data_dir), "CMS_DATABASE_URL": db.url, "CMS_AUDIT_KEY": TEST_AUDIT_KEY, "CMS_LOCALE": "zh-CN",
-           "CMS_COMPANY_NAME": TEST_COMPANY_NAME}
+           "CMS_COMPANY_NAME": TEST_COMPANY_NAME, "CMS_CONFIG_DIR": str(tmp_path / "config")}
     for k, v in env.items():
         monkeypatch.setenv(k, v)
+    env = CliEnv(db, env)
+    env.sign_in_everyone()
+    env["CMS_TOKEN"] = env.as_user("admin")["CMS_TOKEN"]
+    monkeypatch.setenv("CMS_TOKEN", env["CMS_TOKEN"])
     return env
 
 

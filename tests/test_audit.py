@@ -223,14 +223,19 @@ def test_concurrent_writers_on_sqlite_leave_one_chain_without_gaps(db):
 
 
 def test_evidence_pack_verifies_without_our_code(company, db, tmp_path):
+    from cms_workflows.audit import signing
+
+    db.settings.signing_key = tmp_path / "keys" / "signing.pem"
+    fingerprint = signing.fingerprint(signing.create_key(db.settings.signing_key))
     append(db, 3)
     pack = tmp_path / "pack.zip"
     manifest = export_evidence(db, "verifier", pack)
-    script = tmp_path / "verify_evidence.py"
+    script = tmp_path / "verify_evidence.py"  # the auditor's own copy (tests/test_evidence_pack.py: the whole story)
     script.write_bytes(zipfile.ZipFile(pack).read("verify_evidence.py"))
-    ok = subprocess.run([sys.executable, "-I", str(script), str(pack)], capture_output=True, text=True)
+    ok = subprocess.run([sys.executable, "-I", str(script), str(pack), "--fingerprint", fingerprint],
+                        capture_output=True, text=True)
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    assert f"{manifest['events']} events" in ok.stdout
+    assert f"{manifest['events_in_scope']} events" in ok.stdout
     # an altered event in the pack is caught by the auditor's script
     with zipfile.ZipFile(pack) as zf:
         members = {n: zf.read(n) for n in zf.namelist()}
@@ -246,8 +251,9 @@ def test_evidence_pack_verifies_without_our_code(company, db, tmp_path):
     with zipfile.ZipFile(bad, "w") as zf:
         for name, data in members.items():
             zf.writestr(name, data)
-    failed = subprocess.run([sys.executable, "-I", str(script), str(bad)], capture_output=True, text=True)
-    assert failed.returncode == 1 and "event #3" in failed.stdout
+    failed = subprocess.run([sys.executable, "-I", str(script), str(bad), "--fingerprint", fingerprint],
+                            capture_output=True, text=True)
+    assert failed.returncode == 1 and "FAILED" in failed.stdout  # the signed manifest no longer matches
 
 
 def test_only_permitted_positions_export_evidence(company, db, tmp_path):

@@ -11,12 +11,11 @@ import pytest
 from cms_workflows import audit
 from cms_workflows.org import queries as org_queries
 from cms_workflows.org import service as org
+from tests.conftest import signed_in_env
 
 
 def cms(env, *args, locale="zh-CN", user=None):
-    full_env = {**os.environ, **env, "CMS_LOCALE": locale}
-    if user:
-        full_env["CMS_USER"] = user
+    full_env = {**os.environ, **signed_in_env(env, user), "CMS_LOCALE": locale}
     return subprocess.run([sys.executable, "-m", "cms_workflows.cli", *args], capture_output=True, text=True, env=full_env, timeout=120)
 
 
@@ -121,6 +120,10 @@ def test_init_is_idempotent_and_keeps_data(db, cli_env):
 
 
 def test_export_evidence_for_the_verifier_only(company, db, cli_env, tmp_path):
+    from cms_workflows.audit import signing
+
+    cli_env["CMS_SIGNING_KEY"] = str(tmp_path / "keys" / "signing.pem")
+    signing.create_key(tmp_path / "keys" / "signing.pem")
     denied = cms(cli_env, "export-evidence", str(tmp_path / "no.zip"), user="purchaser.hn01")
     assert denied.returncode == 2 and not (tmp_path / "no.zip").exists()
     ok = cms(cli_env, "export-evidence", str(tmp_path / "pack.zip"), user="verifier")

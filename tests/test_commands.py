@@ -5,6 +5,8 @@ new command cannot arrive without its bad-input case."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from cms_workflows import audit
@@ -44,8 +46,50 @@ BAD_INPUT: dict[str, tuple[str, tuple, dict, str]] = {
     "documents.acknowledgement.create": ("energy_engineer.hn01", ("HN01-PR-999",), {}, "documents.unknown_document"),
     "documents.revision.import": ("strategy_manager.hn01", (b"not a word file", "old.doc"), {"doc_type": "procedure", "site": "HN01", "title": "旧", "owner_department": "carbon_management"}, "documents.not_docx"),
     "documents.template.register": ("doccontrol", ("procedure", b"PK\x03\x04broken", "t.docx"), {}, "documents.not_docx"),
+    "documents.template.approve": (GM, (999_999,), {}, "documents.unknown_company_template"),
     "documents.disposition.request": ("doccontrol", ("HN01-PR-999", "burn", "x"), {}, "documents.unknown_document"),
     "documents.disposition.decide": (GM, (999_999, True), {}, "documents.unknown_disposition"),
+    "identity.password.set": (ADMIN, ("admin", "short"), {}, "identity.bad_password"),
+    "identity.login.succeed": (ADMIN, ("admin", "not the password"), {}, "identity.bad_credentials"),
+    "identity.token.create": (ADMIN, ("admin",), {"days": 0}, "identity.bad_token_days"),
+    "identity.token.revoke": (ADMIN, (999_999,), {}, "identity.unknown_token"),
+    "identity.delegation.grant": (GM, ("gm", date(2026, 1, 1), date(2026, 1, 2), "出差"), {}, "identity.invalid_delegation"),
+    "identity.delegation.revoke": (GM, (999_999,), {}, "identity.unknown_delegation"),
+    # registers (issue 10, item 3)
+    "registers.swot_issue.create": ("carbon.lead", (), {"context": "inside", "kind": "strength", "description": "x"}, "registers.invalid_row"),
+    "registers.swot_issue.change": ("carbon.lead", ("S-999",), {"source": "x"}, "registers.unknown_row"),
+    "registers.swot_issue.import": ("carbon.lead", (b"", "swot.csv"), {}, "registers.bad_file"),
+    "registers.interested_party.create": ("carbon.lead", (), {"name": "", "side": "external", "category": "regulator"}, "registers.invalid_row"),
+    "registers.interested_party.change": ("carbon.lead", ("IP-999",), {"needs": "x"}, "registers.unknown_row"),
+    "registers.interested_party.import": ("carbon.lead", (b"\x00\x01", "parties.csv"), {}, "registers.bad_file"),
+    "registers.risk.create": ("compliance.lead", (), {"nature": "risk", "category": "market", "description": "x", "likelihood": 6, "impact": 1}, "registers.invalid_row"),
+    "registers.risk.change": ("compliance.lead", ("RO-999",), {"impact": 2}, "registers.unknown_row"),
+    "registers.risk.import": ("compliance.lead", (b"PK\x03\x04broken", "risks.xlsx"), {}, "registers.bad_file"),
+    "registers.obligation.create": ("compliance.lead", (), {"kind": "decree", "title": "x"}, "registers.invalid_row"),
+    "registers.obligation.change": ("compliance.lead", ("CO-999",), {"clause": "x"}, "registers.unknown_row"),
+    "registers.obligation.import": ("compliance.lead", (b"code\n", "obligations.csv"), {}, "registers.bad_file"),
+    "registers.instrument.create": ("energy_engineer.hn01", (), {"name": "x", "accuracy_class": "1.0", "site": "HN01", "measures": "电", "interval_months": 0}, "registers.invalid_row"),
+    "registers.instrument.change": ("energy_engineer.hn01", ("MI-999",), {"name": "x"}, "registers.unknown_row"),
+    "registers.instrument.import": ("energy_engineer.hn01", (b"", "instruments.csv"), {}, "registers.bad_file"),
+    "registers.instrument.calibrate": ("energy_data_admin.hn01", ("MI-999", date(2025, 1, 1), "JL-1"), {}, "registers.unknown_row"),
+    "registers.scope.draft": ("carbon.lead", (), {"note": "\x1b[31m"}, "registers.bad_text"),
+    "registers.scope_element.add": ("carbon.lead", (), {"code": "X", "kind": "planet", "name": "x"}, "registers.scope_no_draft"),
+    "registers.scope_element.remove": ("carbon.lead", ("X",), {}, "registers.scope_no_draft"),
+    "registers.scope.import": ("carbon.lead", (b"", "scope.csv"), {}, "registers.scope_no_draft"),
+    "registers.scope.submit": ("carbon.lead", (), {}, "registers.scope_no_draft"),
+    "registers.scope.approve": (GM, (), {}, "registers.scope_no_draft"),
+    # tasks (X-3)
+    "tasks.task.create": ("carbon.lead", (), {"key": "bad key!", "title_key": "tasks.title.nope", "clause": "6.3", "site": "HN77", "due": date(2026, 1, 1), "position": "chief_dreamer"}, "tasks.invalid_task"),
+    "tasks.task.claim": ("energy_engineer.hn01", (999_999,), {}, "tasks.unknown_task"),
+    "tasks.task.release": ("energy_engineer.hn01", (999_999,), {}, "tasks.unknown_task"),
+    "tasks.task.complete": ("energy_engineer.hn01", ("no:such:task",), {"outcome": "ok"}, "tasks.unknown_task"),
+    "tasks.task.cancel": ("carbon.lead", (999_999, "不再需要"), {}, "tasks.unknown_task"),
+    "tasks.task.remind": ("system", (999_999,), {}, "tasks.unknown_task"),
+    "tasks.task.escalate": ("system", (999_999,), {}, "tasks.unknown_task"),
+    "tasks.message.dispatch": ("system", (999_999,), {}, "tasks.unknown_message"),
+    "tasks.message.deliver": ("system", (999_999,), {}, "tasks.unknown_message"),
+    "tasks.message.fail": ("system", (999_999, "refused"), {}, "tasks.unknown_message"),
+    "tasks.preference.set": (ADMIN, ("admin", "fr"), {}, "tasks.bad_locale"),
 }
 
 

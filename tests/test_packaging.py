@@ -46,7 +46,7 @@ def test_wheel_contains_the_data_and_runs_without_the_source_tree(tmp_path):
     )
     work = tmp_path / "cwd"
     work.mkdir()
-    env = {**os.environ, "CMS_DATA_DIR": str(work / "data"), "CMS_LOCALE": "en"}
+    env = {**os.environ, "CMS_DATA_DIR": str(work / "data"), "CMS_LOCALE": "en", "CMS_CONFIG_DIR": str(work / "config")}
     env.pop("CMS_DATABASE_URL", None)
     r = subprocess.run([sys.executable, "-c", code], cwd=work, env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr

@@ -1,6 +1,7 @@
 """Render every Word template of document_templates/ in each locale and check the result (X-4).
 
-Each template is rendered the way the register renders it (docxtpl, StrictUndefined, autoescape)
+Each template is rendered the way the register renders it (docxtpl in the register's sandbox:
+StrictUndefined, autoescape, no filters or globals — cms_workflows/documents/template_sandbox.py)
 with its `example` from templates.yaml plus a sample of the control variables, saved, reopened
 with python-docx and checked: variables as declared, no jinja tag left, identification in the
 header, page numbers in the footer, revision history and approval block as the last two tables.
@@ -18,7 +19,6 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-import jinja2
 import yaml
 from docx import Document
 from docx.oxml.ns import qn
@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the labels come through the project's own i18n loader
 
 from cms_workflows.core.i18n import LOCALES, catalog  # noqa: E402
+from cms_workflows.documents.template_sandbox import environment  # noqa: E402
 
 TEMPLATE_DIR = ROOT / "document_templates"
 LABEL_PREFIX = "documents.label."
@@ -139,7 +140,7 @@ def check_rendered(path: Path, ctx: dict) -> tuple[list[str], str]:
 
 def main() -> int:
     specs = yaml.safe_load((TEMPLATE_DIR / "templates.yaml").read_text(encoding="utf-8"))["templates"]
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=True)
+    env = environment()
     failures = 0
     with tempfile.TemporaryDirectory() as tmp:
         for name, spec in specs.items():

@@ -42,6 +42,18 @@ class Resource:
     subject: Any = field(default=None, compare=False, hash=False)
 
 
+class Actor(str):
+    """The user a command acts as. `delegate` names the person actually acting, when they act for this
+    user under a delegation (identity): the trail then records both names."""
+
+    delegate: str | None = None
+
+    def __new__(cls, username: str, delegate: str | None = None) -> "Actor":
+        actor = super().__new__(cls, username)
+        actor.delegate = delegate
+        return actor
+
+
 @dataclass(frozen=True)
 class Grant:
     """Who acted, in which position, at which site: what the audit trail records."""

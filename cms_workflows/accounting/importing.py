@@ -6,7 +6,6 @@ Validation is vectorised: each rule is a boolean mask; only offending rows becom
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 from dataclasses import dataclass, field
@@ -15,9 +14,12 @@ from datetime import date, datetime
 import numpy as np
 import pandas as pd
 
-from cms_workflows.accounting import units
+from cms_workflows.accounting import filechecks, units
+from cms_workflows.core import exports
 from cms_workflows.core.errors import ValidationFailed, problem
 from cms_workflows.core.i18n import Message
+from cms_workflows.core.limits import check, limits
+from cms_workflows.core.text import forbidden_char, shown
 
 FIELDS = ["site", "production_unit", "facility", "category", "material", "period", "quantity", "unit", "data_source",
           "evidence_ref"]
@@ -59,25 +61,12 @@ def template_rows(plan: list[dict], periods: list[str]) -> list[dict]:
 
 
 def write_template(rows: list[dict], fmt: str = "xlsx") -> bytes:
+    """The template file; plan names that a spreadsheet would run as formulas are written as text (core.exports)."""
     header = [f"{HEADERS_ZH[f]}/{f}" for f in FIELDS]
+    cells = ([r[f] for f in FIELDS] for r in rows)
     if fmt == "csv":
-        buf = io.StringIO()
-        w = csv.writer(buf)
-        w.writerow(header)
-        for r in rows:
-            w.writerow([r[f] for f in FIELDS])
-        return buf.getvalue().encode("utf-8-sig")  # BOM: Excel opens Chinese CSV correctly
-    from openpyxl import Workbook
-
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "activity_data"
-    ws.append(header)
-    for r in rows:
-        ws.append([r[f] for f in FIELDS])
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+        return exports.csv_bytes(header, cells)  # with a BOM: Excel opens Chinese CSV correctly
+    return exports.xlsx_bytes(header, cells, sheet_name="activity_data")
 
 
 def _file(key: str, **params) -> dict:
@@ -92,6 +81,8 @@ def _header_map(header: list) -> dict[int, str]:
         text = str(h if h is not None else "").strip().lstrip("\ufeff")
         for f in FIELDS:
             if text in (f, HEADERS_ZH[f], f"{HEADERS_ZH[f]}/{f}"):
+                if f in out.values():  # e.g. both 站点 and site: which one holds the data is anyone's guess
+                    raise ValidationFailed("accounting.bad_file", **_file("duplicate_column", column=f))
                 out[i] = f
     return out
 
@@ -99,12 +90,10 @@ def _header_map(header: list) -> dict[int, str]:
 def _read_csv(data: bytes) -> pd.DataFrame:
     if b"\x00" in data[:65536]:
         raise ValidationFailed("accounting.bad_file", **_file("binary"))
+    filechecks.check_csv(data)  # lines, columns and cells within the limits before anything decodes or parses it
     for encoding in ("utf-8-sig", "gb18030"):  # gb18030 is a superset of GBK
-        try:
-            data.decode(encoding)  # validates the whole file; the parser below decodes it again, natively
+        if filechecks.decodable(data, encoding):  # validates the whole file; the parser decodes it again, natively
             break
-        except UnicodeDecodeError:
-            continue
     else:
         raise ValidationFailed("accounting.bad_file", **_file("encoding"))
     try:
@@ -123,21 +112,39 @@ def _read_csv(data: bytes) -> pd.DataFrame:
 
 
 def _read_xlsx(data: bytes) -> tuple[pd.DataFrame, list[dict]]:
-    from openpyxl import load_workbook
-
+    extent = filechecks.check_xlsx(data)  # every part within the limits (and no DTD) before openpyxl opens it
+    if extent is None:
+        raise ValidationFailed("accounting.bad_file", **_file("not_xlsx", detail="BadZipFile"))
     try:
-        formulas = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-        values = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        return _xlsx_records(data, extent)
+    except ValidationFailed:
+        raise
     except Exception as e:  # noqa: BLE001  openpyxl raises many types for a damaged zip/XML; all mean "not a workbook"
         raise ValidationFailed("accounting.bad_file", **_file("not_xlsx", detail=type(e).__name__)) from None
-    f_rows = list(formulas.worksheets[0].iter_rows(values_only=True))
-    v_rows = list(values.worksheets[0].iter_rows(values_only=True))
-    if not v_rows:
+
+
+def _sheet_rows(data: bytes, extent, data_only: bool):
+    """The first sheet's rows, read-only (streamed). Its dimension is dropped: the scan found the real extent,
+    so rows are as wide as the widest cell present, and no rows are made up past the last one present."""
+    from openpyxl import load_workbook
+
+    ws = load_workbook(io.BytesIO(data), read_only=True, data_only=data_only).worksheets[0]
+    ws.reset_dimensions()
+    return ws.iter_rows(values_only=True, max_col=extent.max_column or None)
+
+
+def _xlsx_records(data: bytes, extent) -> tuple[pd.DataFrame, list[dict]]:
+    f_rows, v_rows = _sheet_rows(data, extent, False), _sheet_rows(data, extent, True)
+    header, _ = next(v_rows, None), next(f_rows, None)
+    if header is None:
         raise ValidationFailed("accounting.bad_file", **_file("empty_sheet"))
-    hmap = _header_map(list(v_rows[0]))
+    hmap = _header_map(list(header))
     problems = []
     records = []
-    for n, (fr, vr) in enumerate(zip(f_rows[1:], v_rows[1:]), start=2):
+    max_rows = limits().max_rows
+    for n, (fr, vr) in enumerate(zip(f_rows, v_rows), start=2):
+        if n > max_rows:  # a running check: the scan has counted the rows already
+            check("max_rows", n)
         if all(v is None or str(v).strip() == "" for v in vr):
             continue
         rec = {}
@@ -161,17 +168,18 @@ def _read_xlsx(data: bytes) -> tuple[pd.DataFrame, list[dict]]:
 
 def parse(data: bytes, filename: str, ctx: Context) -> Parsed:
     """Read and validate a file. Raises ValidationFailed for a file-level problem; row problems are returned."""
-    if not data or not data.strip():
+    if not data or data.isspace():  # (not data.strip(): a copy of the whole file)
         raise ValidationFailed("accounting.bad_file", **_file("empty"))
     problems: list[dict] = []
-    if data[:4] == b"PK\x03\x04" or filename.lower().endswith(".xlsx"):
-        raw, problems = _read_xlsx(data)
-    else:
-        raw = _read_csv(data)
-        hmap = _header_map(list(raw.columns))
-        hmap = _header_map(list(raw.columns))
-        raw = raw.rename(columns={raw.columns[i]: f for i, f in hmap.items()})[list(hmap.values())]
-        raw["_row"] = np.arange(2, len(raw) + 2)
+    with filechecks.as_bad_file():
+        check("max_import_bytes", len(data))
+        if data[:4] == b"PK\x03\x04" or filename.lower().endswith(".xlsx"):
+            raw, problems = _read_xlsx(data)
+        else:
+            raw = _read_csv(data)
+            hmap = _header_map(list(raw.columns))
+            raw = raw.rename(columns={raw.columns[i]: f for i, f in hmap.items()})[list(hmap.values())]
+            raw["_row"] = np.arange(2, len(raw) + 2)
     absent = [f for f in REQUIRED if f not in raw.columns]
     if absent:
         reason = Message("accounting.problem.file.missing_columns", columns=", ".join(absent))
@@ -190,7 +198,8 @@ def _clean(s: pd.Series) -> pd.Categorical:
         codes, uniq = s.cat.codes.to_numpy(), list(s.cat.categories)
     else:
         codes, uniq = pd.factorize(s.to_numpy(dtype=object))
-    stripped = [str(u).strip() for u in uniq] + [""]
+    # a quote our template put before text that looks like a formula (core.exports) is not part of the name
+    stripped = [exports.restore_value(str(u).strip()) for u in uniq] + [""]
     remap, values = pd.factorize(np.asarray(stripped, dtype=object))
     codes = np.where(codes >= 0, codes, len(uniq))  # missing cells read as ""
     return pd.Categorical.from_codes(remap[codes], categories=pd.Index(values, dtype=object), validate=False)
@@ -209,7 +218,7 @@ def validate(raw: pd.DataFrame, ctx: Context, problems: list[dict] | None = None
     bad = np.zeros(len(raw), dtype=bool)
 
     def text(f, i) -> str:
-        return str(col[f][i])
+        return shown(col[f][i])  # quoted in a message: cut short, control characters made visible
 
     def report(mask: np.ndarray, fld: str, key: str, params=None, target: list | None = None) -> None:
         """Each row of `mask` has the problem `accounting.problem.<key>`; `params(i)` gives its parameters."""
@@ -246,6 +255,11 @@ def validate(raw: pd.DataFrame, ctx: Context, problems: list[dict] | None = None
     pcats = [norm_period(v) for v in col["period"].categories]
     okp = np.array([p is not None for p in pcats], dtype=bool)[col["period"].codes]
     report(~okp & ~blank["period"], "period", "period_format", lambda i: {"value": text("period", i)[:20]})
+    lim = limits()  # a plausible year: 0000-01 and 9999-12 are typing errors, not periods
+    inside = np.array([p is None or lim.min_year <= int(p[:4]) <= lim.max_year for p in pcats], dtype=bool)
+    report(~inside[col["period"].codes], "period", "period_range",
+           lambda i: {"value": text("period", i)[:20], "first": f"{lim.min_year}-01", "last": f"{lim.max_year}-12"})
+    _check_text(col, report)
     col["period"] = _recode(col["period"], [p if p is not None else v for p, v in zip(pcats, col["period"].categories)])
     _check_references(col, blank, ctx, report)
     # one value per site, facility, material and period
@@ -266,12 +280,25 @@ def validate(raw: pd.DataFrame, ctx: Context, problems: list[dict] | None = None
     return Parsed(out, sorted(problems, key=lambda p: (p["row"] if isinstance(p["row"], int) else 1 << 60, p["field"])), warnings)
 
 
+def _check_text(col: dict, report) -> None:
+    """Each text cell within its column's length in the database (the same refusal on SQLite and PostgreSQL)
+    and free of control and bidi characters; checked per distinct value."""
+    from cms_workflows.accounting.models import Activity
+
+    for f, c in col.items():
+        limit = Activity.__table__.c[f].type.length
+        report(_by_value(c, lambda v: len(v) > limit), f, "too_long",
+               lambda i, f=f: {"length": f"{len(str(col[f][i])):,}", "limit": f"{limit:,}"})
+        report(_by_value(c, lambda v: len(v) <= limit and forbidden_char(v) is not None), f, "forbidden_char",
+               lambda i, f=f: {"char": forbidden_char(str(col[f][i]))})
+
+
 def _check_references(col: dict, blank: dict, ctx: Context, report) -> None:
     """Sites, categories, plan facilities, materials, units and data sources the rows name (recodes unit and
     data source to their canonical codes)."""
 
     def text(f, i) -> str:
-        return str(col[f][i])
+        return shown(col[f][i])  # quoted in a message: cut short, control characters made visible
 
     site_ok = _by_value(col["site"], lambda v: v in ctx.sites)
     report(~site_ok & ~blank["site"], "site", "unknown_site", lambda i: {"site": text("site", i)})
@@ -284,7 +311,7 @@ def _check_references(col: dict, blank: dict, ctx: Context, report) -> None:
                       lambda s, f, u: ctx.facilities.get((s, f), u) == u)
     report(~pu_ok & fac_ok, "production_unit",
            "wrong_production_unit", lambda i: {"facility": text("facility", i), "given": text("production_unit", i),
-                                               "expected": ctx.facilities.get((text("site", i), text("facility", i)))})
+                                               "expected": ctx.facilities.get((col["site"][i], col["facility"][i]))})
     mat_ok = _by_value(col["material"], lambda v: v in ctx.materials)
     report(~mat_ok & ~blank["material"], "material", "unknown_material", lambda i: {"material": text("material", i)})
     # units: known, and convertible to the material's base unit (fuels also accept energy units)

@@ -32,6 +32,8 @@ from cms_workflows.accounting.models import (
     ProductionOutput,
 )
 from cms_workflows.core.errors import Conflict, NotFound, ValidationFailed, problem
+from cms_workflows.core.limits import limits
+from cms_workflows.core.text import shown
 
 RESULT_COLUMNS = ["site", "production_unit", "facility", "category", "period", "tco2e", "memo_tco2e"]
 
@@ -49,7 +51,11 @@ def is_period(value) -> bool:
 def check_period(value, fld: str) -> str:
     if not is_period(value):
         raise ValidationFailed("accounting.bad_period", problems=[problem(fld, "accounting.problem.period_format",
-                                                                          value=value)])
+                                                                          value=shown(value, 20))])
+    lim = limits()  # a plausible year: 0000-01 and 9999-12 are typing errors, not periods
+    if not lim.min_year <= int(value[:4]) <= lim.max_year:
+        raise ValidationFailed("accounting.bad_period", problems=[problem(
+            fld, "accounting.problem.period_range", value=value, first=f"{lim.min_year}-01", last=f"{lim.max_year}-12")])
     return value
 
 

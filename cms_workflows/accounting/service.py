@@ -19,7 +19,7 @@ from sqlmodel import select
 
 from cms_workflows import access
 from cms_workflows.access import COMPANY_WIDE, Resource
-from cms_workflows.accounting import CODE_VERSION, calculation, importing, units
+from cms_workflows.accounting import CODE_VERSION, calculation, importing, integrity, units
 from cms_workflows.accounting import baseline as bl
 from cms_workflows.accounting import quality as dq
 from cms_workflows.accounting.factors import Options, categories, check_options
@@ -55,6 +55,7 @@ from cms_workflows.accounting.queries import (  # noqa: F401  (intensity, offici
 from cms_workflows.accounting.states import BASELINE, RUN, BaselineStatus, run_created_status
 from cms_workflows.audit.commands import Command, command
 from cms_workflows.core.errors import Conflict, NotFound, ValidationFailed, problem
+from cms_workflows.core.limits import limits
 from cms_workflows.org.queries import site_codes
 
 PARAMETERS = ("ncv", "carbon_content", "oxidation", "ef", "gwp", "calcination", "cao_fraction", "mgo_fraction")
@@ -150,6 +151,11 @@ def add_factor_override(cmd: Command, *, material: str, parameter: str, value: f
             raise ValueError
     except (TypeError, ValueError):
         problems.append(problem("value", "accounting.problem.positive_number"))
+    lim = limits()
+    for fld, year in (("year_from", year_from), ("year_to", year_to)):
+        if year is not None and not lim.min_year <= year <= lim.max_year:
+            problems.append(problem(fld, "accounting.problem.year_range", value=year, first=lim.min_year,
+                                    last=lim.max_year))
     if problems:
         raise ValidationFailed("accounting.invalid_factor", problems=problems)
     row = FactorOverride(site=site, material=material, parameter=parameter, value=value, unit=unit, year_from=year_from,
@@ -231,7 +237,9 @@ def create_import_batch(cmd: Command, data: bytes, filename: str, replace: bool 
     _write_rows(uow, batch.id, frame, [int(i) for i in clash["id"]])
     cmd.object_id = batch.id
     cmd.payload = {"sha256": sha, "filename": filename, "rows": len(frame), "sites": cmd.subject.sites,
-                   "replaced": len(clash), "warnings": parsed.warnings[:100]}
+                   "replaced": len(clash), "warnings": parsed.warnings[:100],
+                   # the rows as stored, so `cms verify --deep` can tell an edited row (issue 14)
+                   "rows_sha256": integrity.stored_rows_digest(uow, batch.id)}
     return ImportResult(batch.id, len(frame), False, sha, parsed.warnings)
 
 

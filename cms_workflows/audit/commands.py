@@ -17,6 +17,8 @@ and called as `submit(uow, "li.si", "HN01-PR-001")`. The pipeline, in this order
    the declared `authorize(control, uow, actor, action, resource) -> Grant`;
 3. runs the command body, which validates and changes state;
 4. appends the declared event in the same unit of work, naming the grant (user, position, site).
+A user acting for another under a delegation (`access.Actor.delegate`) is named in every event
+as `delegate`, and may not act, for someone else, on what they authored themselves.
 Nothing is half-done: an error anywhere rolls the unit of work back, and a unit of work refuses
 to commit a write that has no event (`core.uow`).
 
@@ -33,6 +35,7 @@ from typing import Any
 
 from cms_workflows.access import Grant, Resource, get_access
 from cms_workflows.audit import recording
+from cms_workflows.core.errors import AccessDenied
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,12 @@ class Command:
         if event not in self.spec.emits:
             raise RuntimeError(f"{self.spec.name}: event {event} is not declared in emits={self.spec.emits}")
         recording.record(self.uow, self.grant, event, self.spec.audit_object,
-                         self.object_id if object_id is None else object_id, payload or {})
+                         self.object_id if object_id is None else object_id, _with_delegate(self.actor, payload or {}))
+
+
+def _with_delegate(actor: str, payload: dict) -> dict:
+    delegate = getattr(actor, "delegate", None)
+    return {**payload, "delegate": delegate} if delegate else payload
 
 
 def _check_event_name(event: str) -> None:
@@ -91,13 +99,17 @@ def command(event: str, *, action: str, resource: Callable[..., Resource] | str,
         def run(uow, actor: str, *args, **kwargs):
             target = resource(uow, *args, **kwargs) if callable(resource) else Resource(resource)
             control = get_access()
+            delegate = getattr(actor, "delegate", None)
+            if delegate and delegate in target.authors:
+                raise AccessDenied("access.sod_own_work", username=delegate, action=action, object_type=target.type)
             if authorize is None:
                 grant = control.decide(uow, actor, action, target)
             else:
                 grant = authorize(control, uow, actor, action, target)
             cmd = Command(uow, actor, grant, target, spec, object_id=target.id)
             result = body(cmd, *args, **kwargs)
-            recording.record(uow, cmd.grant, spec.event, spec.audit_object, cmd.object_id, cmd.payload)
+            recording.record(uow, cmd.grant, spec.event, spec.audit_object, cmd.object_id,
+                             _with_delegate(actor, cmd.payload))
             return result
 
         run.command = spec

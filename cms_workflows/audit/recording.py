@@ -38,6 +38,7 @@ from sqlalchemy import bindparam, insert, select, text
 
 from cms_workflows.audit.chain import GENESIS, canonical_body
 from cms_workflows.audit.models import AuditEvent
+from cms_workflows.core.errors import CmsError
 
 # An arbitrary constant naming the chain's advisory lock on PostgreSQL.
 PG_CHAIN_LOCK = 0x434D5341  # "CMSA"
@@ -89,21 +90,38 @@ _keys: dict[str, bytes] = {}  # database instance -> MAC key
 _last_written: dict[str, tuple[int, str]] = {}  # database instance -> (seq, hash) this process appended last
 
 
+def key_path(settings) -> Path:
+    """Where the audit key lives when CMS_AUDIT_KEY does not give it: data_dir/audit.key, absolute, so
+    that messages name the folder a relative CMS_DATA_DIR resolved to."""
+    return (Path(settings.data_dir) / "audit.key").resolve()
+
+
 def load_key(settings) -> bytes:
-    """The installation's audit key: CMS_AUDIT_KEY, else data_dir/audit.key (created once)."""
+    """The installation's audit key: CMS_AUDIT_KEY, else data_dir/audit.key.
+
+    Never created here: a key made on the fly (a relative data folder read from another directory)
+    would make every earlier MAC look forged. `cms init` creates it once (`create_key`)."""
     if settings.audit_key:
         return settings.audit_key.encode()
-    path = Path(settings.data_dir) / "audit.key"
+    path = key_path(settings)
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "w") as fh:
-                fh.write(secrets.token_hex(32) + "\n")
+        raise CmsError("audit.key_missing", path=str(path))
     return path.read_text().strip().encode()
+
+
+def create_key(settings) -> bool:
+    """Create data_dir/audit.key (mode 0600) for a new installation; never overwrites. True if created."""
+    if settings.audit_key:
+        return False
+    path = key_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secrets.token_hex(32) + "\n")
+    return True
 
 
 def _key_for(uow) -> bytes:

@@ -145,7 +145,8 @@ def referenced_files(db, stored_hashes: Iterable[Callable]) -> set[str]:
 def verify_installation(db, stored_hashes: Iterable[Callable], *, record_anchor: bool = True,
                         check_macs: bool = True) -> Report:
     settings = db.settings
-    key = load_key(settings) if check_macs and _key_available(settings) else None
+    # without the key MACs cannot be checked: load_key names the missing file; --no-mac is explicit
+    key = load_key(settings) if check_macs else None
     anchors_path = settings.data_dir / "audit-anchors.jsonl"
     lines: list[str] = []
     ok = True
@@ -170,7 +171,3 @@ def verify_installation(db, stored_hashes: Iterable[Callable], *, record_anchor:
         count = len(list(db.files.root.glob("??/*"))) if db.files.root.exists() else 0
         lines.append(t("audit.files_ok", count=count))
     return Report(ok=ok, lines=lines, chain=chain)
-
-
-def _key_available(settings) -> bool:
-    return bool(settings.audit_key) or (settings.data_dir / "audit.key").exists()

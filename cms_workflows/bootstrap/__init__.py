@@ -15,9 +15,13 @@ from __future__ import annotations
 from sqlmodel import SQLModel
 
 import cms_workflows.accounting.models  # noqa: F401
+import cms_workflows.audit.checkpoint_models  # noqa: F401
 import cms_workflows.audit.models  # noqa: F401
 import cms_workflows.documents.models  # noqa: F401
+import cms_workflows.identity.models  # noqa: F401
 import cms_workflows.org.models  # noqa: F401
+import cms_workflows.registers.models  # noqa: F401
+import cms_workflows.tasks.models  # noqa: F401
 
 metadata = SQLModel.metadata
 
@@ -29,6 +33,10 @@ def configure() -> None:
 
     if not access.configured():
         access.configure(OrgDirectory())
+    from cms_workflows.bootstrap.task_evidence import document_revision
+    from cms_workflows.tasks import evidence as task_evidence
+
+    task_evidence.configure(document_revision)  # tasks cite document revisions without importing documents
 
 
 def stored_hashes() -> list:
@@ -36,14 +44,66 @@ def stored_hashes() -> list:
     from cms_workflows.accounting.queries import stored_import_files
     from cms_workflows.documents.output import stored_document_files
 
-    return [stored_import_files, stored_document_files]
+    from cms_workflows.registers.queries import stored_certificate_files
+    from cms_workflows.tasks.queries import stored_task_files
+
+    return [stored_import_files, stored_document_files, stored_task_files, stored_certificate_files]
+
+
+def deep_checks() -> list:
+    """fn(uow) -> disagreements: each domain's business rows against the audit trail (`cms verify --deep`)."""
+    from cms_workflows.accounting.integrity import check_imports, check_runs
+    from cms_workflows.documents.integrity import check_decisions, check_revisions
+    from cms_workflows.org.integrity import check_assignments
+
+    return [check_assignments, check_revisions, check_decisions, check_imports, check_runs]
+
+
+def verify_deep(db):
+    """`cms verify --deep`: the first business row that disagrees with the trail (see audit.deep)."""
+    from cms_workflows.audit.deep import verify_deep as verify
+
+    return verify(db, deep_checks())
 
 
 def policy_checks() -> list:
     """fn(policy) -> lines: checks of the domains' own policy files against policy.csv."""
     from cms_workflows.documents import registry
 
-    return [registry.check]
+    return [registry.check, check_duties]
+
+
+def duty_sources() -> dict:
+    """name -> duties.sources.Source: where the recurring duties' subjects come from (X-3)."""
+    from cms_workflows.bootstrap.duty_subjects import registry
+
+    return registry()
+
+
+def check_duties(policy) -> list[str]:
+    """`cms policy check`: policies/duties.yaml against the positions, clauses and subject sources."""
+    from cms_workflows.core.i18n import t
+    from cms_workflows.duties.definitions import check_file, duties_path
+    from cms_workflows.duties.sources import described
+
+    duties = check_file(duties_path(policy.directory), described(duty_sources()), set(policy.positions))
+    return [t("duties.config_ok", duties=len(duties), file=str(duties_path(policy.directory)))]
+
+
+def sweep(db, day=None):
+    """The daily sweep (X-3) for `day` (default today), with every domain's duty sources."""
+    from cms_workflows.duties.sweep import sweep as run
+
+    configure()
+    return run(db, day or db.clock.today(), duty_sources())
+
+
+def sweep_step(db, name: str, day):
+    """One step of the daily sweep (the Prefect flow runs each as a task of its own)."""
+    from cms_workflows.duties.sweep import run_step
+
+    configure()
+    return run_step(db, name, day, duty_sources())
 
 
 def command_modules() -> list:
@@ -60,6 +120,17 @@ def command_modules() -> list:
         "cms_workflows.documents.retention",
         "cms_workflows.accounting.service",
         "cms_workflows.audit.evidence",
+        "cms_workflows.identity.service",
+        "cms_workflows.audit.checkpoints",
+        "cms_workflows.registers.swot",
+        "cms_workflows.registers.parties",
+        "cms_workflows.registers.scope",
+        "cms_workflows.registers.risks",
+        "cms_workflows.registers.obligations",
+        "cms_workflows.registers.instruments",
+        "cms_workflows.tasks.service",
+        "cms_workflows.tasks.schedule",
+        "cms_workflows.tasks.outbox",
     ]
     modules = []
     for name in names:
@@ -78,11 +149,25 @@ def verify_installation(db, **options):
     return verify(db, stored_hashes(), **options)
 
 
-def export_evidence(db, actor: str, out):
-    """`cms export-evidence` with every domain's stored files (see audit.evidence)."""
+def evidence_sources() -> list:
+    """Each domain's part of an evidence pack: the objects a scope names, their records and files."""
+    from cms_workflows.accounting import evidence_records as accounting_records
+    from cms_workflows.audit.evidence import EvidenceSource
+    from cms_workflows.documents import evidence_records as document_records
+
+    return [EvidenceSource(m.objects, m.records) for m in (document_records, accounting_records)]
+
+
+def export_evidence(db, actor: str, out, scope=None):
+    """`cms export-evidence` with every domain's records and stored files (see audit.evidence)."""
     from cms_workflows.audit import evidence
 
-    return evidence.export(db, actor, out, stored_hashes())
+    if scope is not None and scope.site is not None:
+        from cms_workflows.org.queries import get_site
+
+        with db.read() as uow:
+            get_site(uow, scope.site)  # an unknown site is a message, not an empty pack
+    return evidence.export(db, actor, out, stored_hashes(), evidence_sources(), scope)
 
 
 def lifecycles() -> list:
@@ -92,7 +177,8 @@ def lifecycles() -> list:
     from cms_workflows.core.lifecycle import Lifecycle
 
     found = []
-    for name in ("cms_workflows.documents.states", "cms_workflows.accounting.states"):
+    for name in ("cms_workflows.documents.states", "cms_workflows.accounting.states", "cms_workflows.tasks.states",
+                 "cms_workflows.registers.states"):
         module = importlib.import_module(name)
         found.extend(v for v in vars(module).values() if isinstance(v, Lifecycle))
     return found

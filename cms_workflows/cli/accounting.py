@@ -36,10 +36,12 @@ def _write_table(frame, out: Path | None) -> None:
         headers = [term(f"cli.accounting.col.{c}", str(c)) for c in frame.columns]
         print_table(headers, [[f"{v:.4f}" if isinstance(v, float) else str(v) for v in row] for row in frame.itertuples(index=False)])
         return
+    from cms_workflows.core import exports  # names from the plan must not come out as live formulas
+
     if out.suffix.lower() == ".xlsx":
-        frame.to_excel(out, index=False, sheet_name="results")
+        exports.write_frame_xlsx(frame, out, sheet_name="results")
     else:
-        frame.to_csv(out, index=False, encoding="utf-8-sig")
+        exports.write_csv(frame, out)
     typer.echo(t("accounting.cli.written", path=out))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import date, datetime
+from pathlib import Path
 from typing import Optional
 
 import typer
@@ -12,10 +13,33 @@ from cms_workflows.core.errors import CmsError, ValidationFailed, problem
 from cms_workflows.core.i18n import t
 
 
-def acting_user(ctx: typer.Context) -> str:
-    """The acting user from the root `cms` options (--as / CMS_USER); read from the context, so a command
-    sees the value of its own invocation whichever module it lives in."""
-    return ctx.find_root().params.get("as_user") or "admin"
+def acting_user(ctx: typer.Context):
+    """The signed-in user (`cms login`, or `CMS_TOKEN` for scripts), as an `access.Actor`. With the root
+    option `--for USER` the signed-in user acts for USER under a delegation USER granted them: the
+    trail records both. Nobody is assumed: without a valid sign-in the command stops here."""
+    root = ctx.find_root()
+    if "cms.actor" in root.meta:
+        return root.meta["cms.actor"]
+    from cms_workflows.access import Actor
+    from cms_workflows.cli.credentials import stored_token
+    from cms_workflows.core.config import get_settings
+    from cms_workflows.identity import queries as identity
+
+    db = database()
+    token = get_settings().token or stored_token(db)
+    if not token:
+        raise CmsError("cli.not_signed_in")
+    with db.read() as uow:
+        username = identity.authenticate(uow, token)
+        for_user = root.params.get("for_user")
+        if for_user and for_user != username:
+            identity.active_user(uow, for_user)
+            identity.delegation_for(uow, for_user, username, uow.clock.today())
+            actor = Actor(for_user, delegate=username)
+        else:
+            actor = Actor(username)
+    root.meta["cms.actor"] = actor
+    return actor
 
 
 def database(check_schema: bool = True):
@@ -24,6 +48,8 @@ def database(check_schema: bool = True):
     from cms_workflows.core.db import Database, alembic_config
 
     configure()  # complete model registry; access reads the organisation through org
+    if check_schema:
+        _require_sqlite_file()
     db = Database.from_settings()
     if check_schema:
         from alembic.script import ScriptDirectory
@@ -34,6 +60,21 @@ def database(check_schema: bool = True):
         if current != set(ScriptDirectory.from_config(alembic_config(db.url)).get_heads()):
             raise CmsError("cli.needs_upgrade", url=safe_url(db.url))
     return db
+
+
+def _require_sqlite_file() -> None:
+    """A SQLite database that is not there is not created by opening it: with the relative default data
+    folder, a command run from another directory would otherwise start a second, empty installation."""
+    from sqlalchemy.engine import make_url
+
+    from cms_workflows.core.config import get_settings
+
+    settings = get_settings()
+    url = make_url(settings.resolved_database_url())
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        if not Path(url.database).exists():
+            raise CmsError("cli.no_installation", path=str(Path(url.database).resolve()),
+                           data_dir=str(Path(settings.data_dir).resolve()))
 
 
 def safe_url(url: str) -> str:

@@ -294,7 +294,28 @@ def template(ctx: typer.Context, doc_type: str, file: Path) -> None:
 
     with database().unit_of_work() as session:
         row = output.register_template(session, acting_user(ctx), doc_type, _read(file), file.name)
-    typer.echo(t("documents.cli.template_registered", doc_type=doc_type, sha256=row.sha256))
+    typer.echo(t("documents.cli.template_pending", id=row.id, doc_type=doc_type, sha256=row.sha256))
+
+
+@app.command("approve-template")
+def approve_template(ctx: typer.Context, template_id: int) -> None:
+    from cms_workflows.documents import output
+
+    with database().unit_of_work() as session:
+        row = output.approve_template(session, acting_user(ctx), template_id)
+    typer.echo(t("documents.cli.template_approved", id=row.id, doc_type=row.doc_type, sha256=row.sha256))
+
+
+@app.command("templates")
+def templates(ctx: typer.Context) -> None:
+    from cms_workflows.documents import output
+
+    with database().read() as session:
+        rows = output.company_templates(session, acting_user(ctx))
+    print_table([t(f"documents.cli.col_{c}") for c in ("template_id", "type", "template_file", "sha256", "registered_by",
+                                                        "approved_by", "state")],
+                [[str(r.id), r.doc_type, r.filename, r.sha256[:12], r.registered_by, r.approved_by or "—",
+                  t(f"documents.cli.template_state.{state}")] for r, state in rows])
 
 
 @app.command("dispose")

@@ -14,10 +14,15 @@ from typing import Optional
 
 import typer
 
-from cms_workflows.cli import accounting, audit, documents, installation, org
+from cms_workflows.cli import accounting, audit, documents, identity, installation, org
+from cms_workflows.cli import checkpoints as trust_checkpoints
+from cms_workflows.cli import duties as duties_cli
+from cms_workflows.cli import registers as registers_cli
+from cms_workflows.cli import tasks as tasks_cli
 from cms_workflows.cli.help import localized_command
 from cms_workflows.core.errors import CmsError
 from cms_workflows.core.i18n import t
+from cms_workflows.core.text import shown
 
 app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 app.command("init")(installation.init)
@@ -26,15 +31,28 @@ app.command("demo")(installation.demo)
 app.add_typer(org.users_app, name="users")
 app.add_typer(org.sites_app, name="sites")
 app.command("positions")(org.positions)
+app.command("login")(identity.login)
+app.command("logout")(identity.logout)
+app.command("whoami")(identity.whoami)
+org.users_app.command("password")(identity.password)
+app.add_typer(identity.tokens_app, name="tokens")
+app.add_typer(identity.delegate_app, name="delegate")
 app.command("verify")(audit.verify)
 app.command("export-evidence")(audit.export_evidence)
+app.add_typer(trust_checkpoints.key_app, name="key")
+app.command("checkpoint")(trust_checkpoints.checkpoint)
 app.add_typer(accounting.app, name="accounting")
 app.add_typer(documents.app, name="doc")
+app.add_typer(registers_cli.app, name="registers")
+app.add_typer(tasks_cli.app, name="tasks")
+app.add_typer(duties_cli.app, name="duties")
+app.command("sweep")(duties_cli.sweep)
+app.command("serve")(duties_cli.serve)
 
 
 @app.callback()
 def _global(
-    as_user: Optional[str] = typer.Option(None, "--as", envvar="CMS_USER"),
+    for_user: Optional[str] = typer.Option(None, "--for"),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", envvar="CMS_DATA_DIR"),
 ) -> None:
     # the acting user is read back from the context (common.acting_user); the data folder is configuration
@@ -48,6 +66,13 @@ _ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "C
 
 
 def main() -> None:
+    for n, arg in enumerate(sys.argv[1:], start=1):
+        try:  # bytes that are not UTF-8 arrive as lone surrogates (PEP 383): refused here, not a traceback later
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            readable = shown(arg.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+            typer.echo(t("cli.error_prefix") + t("cli.bad_argument_encoding", position=n, argument=readable), err=True)
+            sys.exit(2)
     command = localized_command(app)
     try:
         # without standalone mode click returns the code of a typer.Exit instead of exiting

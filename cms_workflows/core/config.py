@@ -14,10 +14,20 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path("cms-data"), description="database file, document store, keys")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default: SQLite file in data_dir")
     locale: str = "zh-CN"
-    user: str = Field(default="admin", description="acting user for the CLI")
+    token: str | None = Field(default=None, description="sign-in token for scripts (instead of cms login)")
+    config_dir: Path | None = Field(default=None, description="where cms login keeps its token; default "
+                                    "$XDG_CONFIG_HOME/cms_workflows or ~/.config/cms_workflows")
     company_name: str = Field(default="", description="company name in the header of controlled documents")
     timezone: str = Field(default="Asia/Shanghai", description="local time zone of dates in documents")
     audit_key: str | None = Field(default=None, description="secret for audit MACs; default: data_dir/audit.key")
+    signing_key: Path | None = Field(default=None, description="Ed25519 private key (PEM) that signs checkpoints and "
+                                     "evidence manifests; kept outside data_dir (cms init --signing-key PATH)")
+    owner_database_url: str | None = Field(default=None, description="PostgreSQL: the owner role's URL, used by "
+                                           "cms init for migrations and grants (docs/security.md)")
+
+    smtp_url: str | None = Field(default=None, description="mail server for task notifications: smtp://, "
+                                 "smtp+starttls:// or smtps://user:password@host:port?from=address; unset: "
+                                 "notifications wait in the web inbox")
 
     def resolved_database_url(self) -> str:
         if self.database_url:

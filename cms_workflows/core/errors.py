@@ -86,6 +86,13 @@ class AccessDenied(CmsError):
     http_status = 403
 
 
+class AuthenticationFailed(CmsError):
+    """Wrong username or password: one message for both, so that names cannot be probed."""
+
+    key = "identity.bad_credentials"
+    http_status = 401
+
+
 class PolicyError(CmsError):
     """A policy or reference data file is malformed; names the file and line."""
 

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlmodel import Session
 
+from cms_workflows.core.columns import check_flushed
 from cms_workflows.core.filestore import StoredFile, sha256_bytes
 
 # Tables written without an event of their own: the trail itself.
@@ -66,6 +67,12 @@ def _note_flushed_writes(session: UnitOfWork, _context, _instances) -> None:
         table = getattr(obj, "__tablename__", type(obj).__name__)
         if table not in UNAUDITED_TABLES and (obj not in session.dirty or session.is_modified(obj)):
             session.writes.append(table)
+
+
+@event.listens_for(UnitOfWork, "before_flush")
+def _check_text_columns(session: UnitOfWork, _context, _instances) -> None:
+    # lengths and characters checked here, so SQLite and PostgreSQL refuse the same values the same way
+    check_flushed(session)
 
 
 @event.listens_for(UnitOfWork, "do_orm_execute")

@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 from datetime import date
+from importlib import resources
 from pathlib import Path
 
 MARKER = ".cms-demo"
@@ -33,7 +34,7 @@ def _fresh_directory(directory: Path) -> None:
 
 
 def run(directory: Path, echo=print) -> dict:
-    from cms_workflows.audit import evidence
+    from cms_workflows.audit import checkpoints, evidence
     from cms_workflows.bootstrap import configure, export_evidence, installation
     from cms_workflows.demo import accounting as demo_accounting, company as demo_company, documents as demo_documents
     from cms_workflows.core.config import get_settings
@@ -45,8 +46,12 @@ def run(directory: Path, echo=print) -> dict:
 
     directory = Path(directory).resolve()
     _fresh_directory(directory)
-    settings = get_settings(data_dir=directory, database_url=None, audit_key=None,
+    # the signing key lives beside the demo folder, never in it; kept across runs, never overwritten
+    signing_key = directory.with_name(directory.name + "-keys") / "signing-key.pem"
+    settings = get_settings(data_dir=directory, database_url=None, audit_key=None, signing_key=signing_key,
                             company_name=demo_company.COMPANY_NAME[0])
+    if not signing_key.exists():
+        checkpoints.create_signing_key(settings, signing_key)
     db = Database(settings.resolved_database_url(), settings=settings)
     year = db.clock.today().year - 1
 
@@ -66,6 +71,10 @@ def run(directory: Path, echo=print) -> dict:
         org.create_user(session, "admin", "energy_data_admin2.hn02", "新能源数据员", None)
         org.assign(session, "admin", "energy_data_admin2.hn02", "energy_data_admin", "HN02", date(year, 7, 1))
     echo(t("demo.handover", leaver=leaver))
+    with db.read() as session:
+        users = [u.username for u, _a in org_queries.users_with_assignments(session, "admin") if u.active and u.username != "system"]
+    demo_company.give_credentials(db, users, directory / "demo-accounts.txt")
+    echo(t("demo.credentials", users=len(users), path=str(directory / "demo-accounts.txt")))
 
     echo(t("demo.step_accounting", year=year))
     demo_accounting.run(db, year, directory / "accounting", echo=lambda line: echo("  " + line))
@@ -78,21 +87,17 @@ def run(directory: Path, echo=print) -> dict:
         echo("  " + line)
     pack = directory / "evidence-pack.zip"
     manifest = export_evidence(db, "verifier", pack)
-    checked = subprocess.run([sys.executable, "-I", "-c", _run_script(), str(pack)], capture_output=True, text=True)
-    echo(t("demo.evidence", path=str(pack), events=manifest["events"], check=checked.stdout.strip()))
-    if not report.ok or checked.returncode != 0:
+    # checked as an auditor does: with the published verifier (not the pack's copy), the key fingerprint pinned
+    checked = subprocess.run([sys.executable, "-I", str(resources.files("cms_workflows") / "data" / "verify_evidence.py"),
+                              str(pack), "--fingerprint", manifest["fingerprint"]], capture_output=True, text=True)
+    echo(t("demo.evidence", path=str(pack), events=manifest["events_in_scope"], check=checked.stdout.strip()))
+    log = directory / "checkpoints.jsonl"  # an auditor would keep this log outside the installation
+    signed = checkpoints.sign_checkpoint(db, log_path=log)
+    log_check = checkpoints.check_log(db, log)
+    echo(t("demo.checkpoint", seq=signed["seq"], fingerprint=signed["fingerprint"], path=str(log)))
+    if not report.ok or checked.returncode != 0 or not log_check.ok:
         from cms_workflows.core.errors import CmsError
 
         raise CmsError("demo.failed")
     db.dispose()
-    return {"directory": directory, "evidence_pack": pack, "events": manifest["events"]}
-
-
-def _run_script() -> str:
-    # run the pack's own verify script, as an auditor would
-    return (
-        "import sys, zipfile, runpy, tempfile, os\n"
-        "z = zipfile.ZipFile(sys.argv[1]); d = tempfile.mkdtemp()\n"
-        "p = os.path.join(d, 'verify_evidence.py'); open(p, 'wb').write(z.read('verify_evidence.py'))\n"
-        "sys.argv = [p, sys.argv[1]]; runpy.run_path(p, run_name='__main__')\n"
-    )
+    return {"directory": directory, "evidence_pack": pack, "events": manifest["events_in_scope"]}

@@ -10,6 +10,8 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+from cms_workflows.core import exports
+
 # site, production unit, facility, category, material, unit, data source, monthly quantity (base year)
 PLAN = [
     ("HN01", "熟料车间", "BOILER1", "stationary_combustion", "natural_gas", "10^4Nm3", "meter", 38.0),
@@ -110,8 +112,8 @@ def run(db, year: int, out_dir: Path, echo) -> dict:
         quality = queries.quality(session, ACCOUNTANT["HN01"], f"{year}-01", f"{year}-12", "HN01")
         results = queries.official_results(session, "gm", f"{year}-01", f"{year}-12")
         pareto = queries.major_facilities(session, "gm", f"{year}-01", f"{year}-12")
-    results.to_csv(out_dir / f"emissions-{year}.csv", index=False, encoding="utf-8-sig")
-    results.to_excel(out_dir / f"emissions-{year}.xlsx", index=False)
+    exports.write_csv(results, out_dir / f"emissions-{year}.csv")  # text that could run as a formula is neutralised
+    exports.write_frame_xlsx(results, out_dir / f"emissions-{year}.xlsx")
     (out_dir / f"trend-{year}.png").write_bytes(charts.monthly_trend(results))
     (out_dir / f"categories-{year}.png").write_bytes(charts.category_breakdown(results))
     (out_dir / f"pareto-{year}.png").write_bytes(charts.pareto_chart(pareto))

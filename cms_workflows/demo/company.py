@@ -7,6 +7,7 @@ services as the administrator, so it leaves the same audit evidence as real use.
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 from cms_workflows.org import queries as org_queries
 from cms_workflows.org import service as org
@@ -62,3 +63,20 @@ def seed(session, admin: str = "admin", valid_from: date | None = None) -> dict[
         org.assign(session, admin, username, home_position, home_site, valid_from=valid_from)
         holders.setdefault(home_position, []).append(username)
     return holders
+
+
+def give_credentials(db, usernames: list[str], out: Path) -> None:
+    """Every demo user gets a generated password, set by the administrator (each an audited reset), so
+    that whoever tries the demo can sign in as any of them (`cms login`). The passwords go to a file
+    only its owner can read; a real installation hands each person their own."""
+    import os
+
+    from cms_workflows.identity import service as identity
+
+    passwords = {name: identity.generated_password() for name in sorted(set(usernames) | {"admin"})}
+    with db.unit_of_work() as uow:
+        for name, password in passwords.items():
+            identity.set_password(uow, "admin", name, password)
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.writelines(f"{name}\t{password}\n" for name, password in passwords.items())

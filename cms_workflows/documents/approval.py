@@ -2,7 +2,9 @@
 
 Who may decide a step is segregation of duties' rule (`access.sod.step_capacity`): a holder of one
 of the step's positions counting at the document's site, not the author, each position of a
-committee step filled once; a reviewer added by name by document control decides as "reviewer".
+committee step filled once, and one person decides at most one step of the route (this revision and
+round), whichever positions they hold, unless the step says `same_decider_allowed` in
+approval_routes.yaml (X-2); a reviewer added by name by document control decides as "reviewer".
 A decision that completes the last step approves the revision and fixes its controlled file.
 """
 
@@ -14,10 +16,10 @@ from datetime import date
 from sqlmodel import select
 
 from cms_workflows.access import Grant, Resource
-from cms_workflows.access.sod import step_capacity
+from cms_workflows.access.sod import route_refusal, step_capacity
 from cms_workflows.audit.commands import Command, command
 from cms_workflows.core.errors import AccessDenied, Conflict, InvalidTransition, NotFound, ValidationFailed
-from cms_workflows.documents import output
+from cms_workflows.documents import output, registry
 from cms_workflows.documents.models import Decision, Document, Revision, RouteStep, StepReviewer
 from cms_workflows.documents.queries import (
     added_reviewers, effective_revision, get_document, open_revision, require_read, resource_of, route_steps,
@@ -42,7 +44,9 @@ class RunningStep:
     step: RouteStep | None = None
     decided: list[Decision] = field(default_factory=list)
     reviewers: list[str] = field(default_factory=list)
+    earlier: dict[str, str] = field(default_factory=dict)  # who decided an earlier step of this round -> its name
     capacity: str = ""  # set by the authorization: the position the decider acts in
+    also_decided: str | None = None  # set when a relaxed step lets the decider of an earlier step decide again
 
 
 def _running_step(uow, number: str, *_args, expect: str | None = None, **_kwargs) -> Resource:
@@ -56,7 +60,24 @@ def _running_step(uow, number: str, *_args, expect: str | None = None, **_kwargs
         running.step = next(s for s in running.steps if s.status == StepStatus.ACTIVE)
         running.decided = step_decisions(uow, running.step)
         running.reviewers = added_reviewers(uow, running.step)
+        running.earlier = _earlier_deciders(uow, running.steps, running.step)
     return resource_of(doc, rev, subject=running)
+
+
+def _earlier_deciders(uow, steps: list[RouteStep], current: RouteStep) -> dict[str, str]:
+    """Who decided an earlier step of this route (revision and round), in any capacity: username -> step name."""
+    return {d.username: s.name for s in steps if s.step_no < current.step_no for d in step_decisions(uow, s)}
+
+
+def _same_decider_allowed(doc: Document, step: RouteStep, directory=None) -> bool:
+    """Whether the routes in force let one person decide this step after an earlier one. The step must still
+    be the route's step as submitted; a step changed or gone since is strict (X-2)."""
+    steps = registry.routes(directory).get(doc.doc_type, ())
+    if step.step_no > len(steps):
+        return False
+    now = steps[step.step_no - 1]
+    same = (now.name, now.action, now.mode, ",".join(now.positions)) == (step.name, step.action, step.mode, step.positions)
+    return same and now.same_decider_allowed
 
 
 def _authorize_decider(control, uow, actor: str, _action: str, resource: Resource) -> Grant:
@@ -69,15 +90,21 @@ def _authorize_decider(control, uow, actor: str, _action: str, resource: Resourc
             return require_read(uow, actor, running.doc)
         return control.decide(uow, actor, running.expect, resource)
     decided_by = {d.username for d in running.decided}
+    relaxed = actor in running.earlier and _same_decider_allowed(running.doc, step, control.policy.directory)
+    running.also_decided = running.earlier.get(actor) if relaxed else None
     if actor in running.reviewers:
         if actor in decided_by:
             raise Conflict("access.already_decided", username=actor, object_id=resource.id, step=step.name)
+        refused = route_refusal(actor, resource, step=step.name, earlier=running.earlier, same_decider_allowed=relaxed)
+        if refused is not None:
+            raise refused
         running.capacity = ADDED_REVIEWER
         return require_read(uow, actor, running.doc)  # a reviewer added by name reads what they review
     # in a committee each position is filled once; in an `any` step a further holder may still add a decision
     taken = {d.position for d in running.decided} if step.mode == "all" else set()
     running.capacity = step_capacity(control, uow, actor, resource, step=step.name, action=step.action,
-                                     positions=step.positions.split(","), taken=taken, decided_by=decided_by)
+                                     positions=step.positions.split(","), taken=taken, decided_by=decided_by,
+                                     earlier=running.earlier, same_decider_allowed=relaxed)
     grant = control.decide(uow, actor, step.action, resource)
     return Grant(username=actor, position=running.capacity, site=grant.site)
 
@@ -112,8 +139,12 @@ def decide(cmd: Command, number: str, decision: str, comment: str = "", *, expec
                    decision=decision, comment=comment, decided_at=now)
     uow.add(row)
     uow.flush()
-    record_on(cmd, doc, rev, {"round": rev.round, "step": step.name, "step_no": step.step_no,
-                              "decision": decision, "comment": comment, "in_capacity": running.capacity})
+    body = {"round": rev.round, "step": step.name, "step_no": step.step_no,
+            "decision": decision, "comment": comment, "in_capacity": running.capacity,
+            "site": row.site, "decided_at": now}  # site and moment: for `cms verify --deep` (issue 14)
+    if running.also_decided is not None:  # the trail shows where a relaxed step let one person decide twice
+        body["also_decided_step"] = running.also_decided
+    record_on(cmd, doc, rev, body)
     if decision == "reject":
         _return(cmd, running, comment)
     elif _step_complete(step, [*running.decided, row], running.reviewers):
@@ -192,7 +223,13 @@ def add_reviewer(cmd: Command, number: str, reviewer: str, reason: str = "") -> 
     if reviewer == rev.author:  # segregation of duties, for the person added (the actor is document control)
         raise AccessDenied("access.sod_own_work", username=reviewer, action="review", object_type=doc.doc_type)
     require_read(uow, reviewer, doc)  # a reviewer must be allowed to read what they review
-    step = next(s for s in route_steps(uow, rev) if s.status == StepStatus.ACTIVE)
+    steps = route_steps(uow, rev)
+    step = next(s for s in steps if s.status == StepStatus.ACTIVE)
+    earlier = _earlier_deciders(uow, steps, step)  # refused now rather than leaving a step nobody can complete
+    refused = route_refusal(reviewer, resource_of(doc, rev), step=step.name, earlier=earlier,
+                            same_decider_allowed=_same_decider_allowed(doc, step))
+    if refused is not None:
+        raise refused
     if reviewer in added_reviewers(uow, step):
         raise Conflict("documents.reviewer_already_added", username=reviewer, number=number)
     row = StepReviewer(step_id=step.id, username=reviewer, added_by=cmd.actor, reason=reason.strip())

@@ -188,7 +188,10 @@ class Disposition(SQLModel, table=True):
 
 
 class CompanyTemplate(SQLModel, table=True):
-    """A company's own Word template for a document type, checked for its variables when registered."""
+    """A company's own Word template for a document type, checked for its variables when registered.
+
+    A template is controlled like a document (R-7.5): registered, it is pending and renders nothing
+    until a second person approves it; `active` marks the approved one in use for its type."""
 
     __tablename__ = "doc_company_template"
 
@@ -200,4 +203,6 @@ class CompanyTemplate(SQLModel, table=True):
     variables: str = Field(default="", sa_column=Column(Text, nullable=False))
     registered_by: str = Field(max_length=64)
     registered_at: datetime = Field(default_factory=utcnow)
-    active: bool = True
+    active: bool = False
+    approved_by: str | None = Field(default=None, max_length=64)
+    approved_at: datetime | None = None

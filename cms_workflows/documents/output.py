@@ -14,10 +14,11 @@ from datetime import date, datetime
 from sqlmodel import select
 
 from cms_workflows import access
+from cms_workflows.access import Resource
 from cms_workflows.audit.commands import Command, command
 from cms_workflows.documents import registry, rendering
 from cms_workflows.documents.models import CompanyTemplate, Decision, Document, Revision, RouteStep
-from cms_workflows.core.errors import NotFound, ValidationFailed, problem
+from cms_workflows.core.errors import Conflict, NotFound, ValidationFailed, problem
 from cms_workflows.core.filestore import sha256_bytes
 from cms_workflows.core.i18n import normalize, pick
 
@@ -74,7 +75,8 @@ def validate_content(tpl: registry.Template, content: dict, *, complete: bool) -
 # ------------------------------------------------------------------ templates
 
 def template_bytes(session, doc: Document) -> tuple[bytes, str]:
-    """The Word template of a document: the company's own for its type if registered, else the packaged one."""
+    """The Word template of a document: the company's own approved one in use for its type, else the packaged one
+    (a registration still pending approval is never used)."""
     if not doc.template:
         raise ValidationFailed("documents.not_rendered_type", number=doc.number)
     own = session.exec(select(CompanyTemplate).where(CompanyTemplate.doc_type == doc.doc_type,
@@ -90,7 +92,10 @@ def template_bytes(session, doc: Document) -> tuple[bytes, str]:
 @command("documents.template.register", action="register_template", resource="document_register",
          audit_object="doc_company_template")
 def register_template(cmd: Command, doc_type: str, data: bytes, filename: str) -> CompanyTemplate:
-    """A company's own Word template for a type; refused unless it is a .docx using only known variables."""
+    """A company's own Word template for a type; refused unless it is a .docx using only known variables.
+
+    Registered, it is pending: the template in use (the approved one, or the packaged one) stays in use
+    until a second person approves this one (`approve_template`; R-7.5, X-2)."""
     session = cmd.uow
     dt = registry.doc_type(doc_type)
     if dt.template is None:
@@ -106,16 +111,68 @@ def register_template(cmd: Command, doc_type: str, data: bytes, filename: str) -
         problems += [problem(v, "documents.problem.must_show") for v in missing]
         raise ValidationFailed("documents.bad_template", filename=filename, problems=problems)
     stored = store(session).put(data)
-    for old in session.exec(select(CompanyTemplate).where(CompanyTemplate.doc_type == doc_type, CompanyTemplate.active == True)):  # noqa: E712
-        old.active = False
-        session.add(old)
     row = CompanyTemplate(doc_type=doc_type, base_template=dt.template, filename=filename, sha256=stored.sha256,
-                          variables=",".join(sorted(used)), registered_by=cmd.actor)
+                          variables=",".join(sorted(used)), registered_by=cmd.actor, active=False)
     session.add(row)
     session.flush()
     cmd.object_id = row.id
     cmd.payload = {"doc_type": doc_type, "filename": filename, "sha256": stored.sha256, "variables": sorted(used)}
     return row
+
+
+def _template_resource(uow, template_id: int, *_args, **_kwargs) -> Resource:
+    """A registered template as a resource: its registrant is its author, who may not approve it (access.sod)."""
+    row = uow.exec(select(CompanyTemplate).where(CompanyTemplate.id == template_id).with_for_update()).first()
+    if row is None:
+        raise NotFound("documents.unknown_company_template", id=template_id)
+    return Resource("document_register", id=row.id, authors=frozenset({row.registered_by}), subject=row)
+
+
+@command("documents.template.approve", action="approve_template", resource=_template_resource,
+         audit_object="doc_company_template")
+def approve_template(cmd: Command, template_id: int) -> CompanyTemplate:
+    """Approve a pending company template: from now on it renders its type's documents (R-7.5, X-2).
+
+    Only the latest registration for a type can be approved (an earlier one was replaced before it was
+    approved); the template in use until now stays stored, as revisions rendered with it refer to it."""
+    session, row = cmd.uow, cmd.subject
+    if row.approved_at is not None:
+        raise Conflict("documents.template_already_approved", id=row.id, doc_type=row.doc_type,
+                       username=row.approved_by)
+    newer = session.exec(select(CompanyTemplate.id).where(CompanyTemplate.doc_type == row.doc_type,
+                                                          CompanyTemplate.id > row.id)).first()
+    if newer is not None:
+        raise Conflict("documents.template_replaced", id=row.id, doc_type=row.doc_type, newer=newer)
+    replaced = []
+    for old in session.exec(select(CompanyTemplate).where(CompanyTemplate.doc_type == row.doc_type,
+                                                          CompanyTemplate.active == True)):  # noqa: E712
+        old.active = False
+        replaced.append(old.sha256)
+        session.add(old)
+    row.active, row.approved_by, row.approved_at = True, cmd.actor, session.clock.now()
+    session.add(row)
+    cmd.payload = {"doc_type": row.doc_type, "filename": row.filename, "sha256": row.sha256,
+                   "registered_by": row.registered_by, "replaces": replaced}
+    return row
+
+
+def company_templates(session, username: str) -> list[tuple[CompanyTemplate, str]]:
+    """Every registered company template, newest first, with its state: in_use, pending (awaiting approval),
+    replaced (a newer registration came before its approval) or retired (approved, since replaced)."""
+    access.require(session, username, "read", Resource("document_register"))
+    rows = list(session.exec(select(CompanyTemplate).order_by(CompanyTemplate.id.desc())))
+    latest: dict[str, int] = {}
+    for r in rows:
+        latest.setdefault(r.doc_type, r.id)
+
+    def state(r: CompanyTemplate) -> str:
+        if r.active:
+            return "in_use"
+        if r.approved_at is not None:
+            return "retired"
+        return "pending" if latest[r.doc_type] == r.id else "replaced"
+
+    return [(r, state(r)) for r in rows]
 
 
 # ------------------------------------------------------------------ context
@@ -231,6 +288,14 @@ def stored_file(session, doc: Document, rev: Revision) -> bytes:
     if rev.file_destroyed_at is not None:
         raise NotFound("documents.file_destroyed", number=doc.number, revision=rev.label, sha256=rev.file_sha256,
                        date=rev.file_destroyed_at.date().isoformat())
+    # the hash on the row could have been pointed at another stored file: hand out only the file the trail fixed
+    from cms_workflows.core.errors import CmsError
+    from cms_workflows.documents.integrity import recorded_file
+
+    recorded = recorded_file(session, doc, rev)
+    if recorded is None or recorded[1] != rev.file_sha256:
+        raise CmsError("documents.file_not_as_recorded", number=doc.number, revision=rev.label, stored=rev.file_sha256,
+                       recorded=(recorded or (None, None))[1] or "—")
     return store(session).get(rev.file_sha256)
 
 

@@ -2,7 +2,8 @@
 approval routes (policies/approval_routes.yaml) and Word templates (document_templates/templates.yaml).
 
 Each file is checked when loaded; a mistake is a PolicyError naming the file and entry, and
-`cms policy check` also proves every route step can be taken under policy.csv (X-2).
+`cms policy check` also proves every route step can be taken under policy.csv (X-2) and lists the
+steps that relax segregation of duties across the route (`same_decider_allowed`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ LABEL_SCHEMES = ("letters", "numeric")
 NUMBERING_FIELDS = {"site", "abbr", "year", "seq"}
 STEP_ACTIONS = ("review", "approve")
 STEP_MODES = ("any", "all")
+STEP_KEYS = frozenset({"name", "action", "mode", "positions", "same_decider_allowed"})
 # what every template gets besides its own content variables (see rendering.py)
 CONTROL_VARIABLES = frozenset({"L", "company", "doc", "history", "approvals"})
 
@@ -55,6 +57,9 @@ class Step:
     action: str
     mode: str
     positions: tuple[str, ...]
+    # X-2: by default one person decides at most one step of a route; True lets someone who decided an
+    # earlier step decide this one too (listed by `cms policy check`)
+    same_decider_allowed: bool = False
 
 
 @dataclass(frozen=True)
@@ -121,11 +126,20 @@ def doc_type(code: str) -> DocType:
         raise NotFound("documents.unknown_type", doc_type=code, known=", ".join(doc_types())) from None
 
 
-@lru_cache(maxsize=1)
-def routes() -> dict[str, tuple[Step, ...]]:
-    from cms_workflows.access import policy_dir
+def routes(directory: Path | None = None) -> dict[str, tuple[Step, ...]]:
+    """The approval routes of the policy folder in force (the access control's; tests may load their own)."""
+    return _routes(str(directory or _policy_folder()))
 
-    data = yaml.safe_load((policy_dir() / ROUTES_FILE).read_text(encoding="utf-8")) or {}
+
+def _policy_folder() -> Path:
+    from cms_workflows import access
+
+    return access.get_access().policy.directory if access.configured() else access.policy_dir()
+
+
+@lru_cache(maxsize=4)
+def _routes(directory: str) -> dict[str, tuple[Step, ...]]:
+    data = yaml.safe_load((Path(directory) / ROUTES_FILE).read_text(encoding="utf-8")) or {}
     out: dict[str, tuple[Step, ...]] = {}
     for code, raw_steps in (data.get("routes") or {}).items():
         steps = []
@@ -133,9 +147,18 @@ def routes() -> dict[str, tuple[Step, ...]]:
             entry = f"{code} step {i}"
             try:
                 step = Step(name=str(raw["name"]), action=str(raw["action"]), mode=str(raw["mode"]),
-                            positions=tuple(raw["positions"]))
-            except (KeyError, TypeError) as exc:
+                            positions=tuple(raw["positions"]),
+                            same_decider_allowed=raw.get("same_decider_allowed", False))
+            except (KeyError, TypeError, AttributeError) as exc:
                 raise _bad(ROUTES_FILE, entry, "missing_field", field=exc) from None
+            # a misspelt relaxation must not pass silently (it would look relaxed to the reader)
+            if set(raw) - STEP_KEYS:
+                raise _bad(ROUTES_FILE, entry, "unknown_keys", keys=", ".join(sorted(map(str, set(raw) - STEP_KEYS))),
+                           allowed=", ".join(sorted(STEP_KEYS)))
+            if not isinstance(step.same_decider_allowed, bool):
+                raise _bad(ROUTES_FILE, entry, "same_decider_flag")
+            if step.same_decider_allowed and i == 1:
+                raise _bad(ROUTES_FILE, entry, "same_decider_first_step")
             if step.action not in STEP_ACTIONS:
                 raise _bad(ROUTES_FILE, entry, "step_action", allowed=", ".join(STEP_ACTIONS))
             if step.mode not in STEP_MODES:
@@ -149,9 +172,9 @@ def routes() -> dict[str, tuple[Step, ...]]:
     return out
 
 
-def route(code: str) -> tuple[Step, ...]:
+def route(code: str, directory: Path | None = None) -> tuple[Step, ...]:
     try:
-        return routes()[code]
+        return routes(directory)[code]
     except KeyError:
         raise _bad(ROUTES_FILE, code, "no_route") from None
 
@@ -182,9 +205,10 @@ def template(name: str) -> Template:
 
 
 def check(policy) -> list[str]:
-    """`cms policy check`: every type has a route whose positions may take each step's action."""
+    """`cms policy check`: every type has a route whose positions may take each step's action; the steps
+    where one person may decide twice in a route are listed (X-2)."""
     types = doc_types()
-    all_routes = routes()
+    all_routes = routes(policy.directory)
     for code, dt in types.items():
         if code not in all_routes:
             raise _bad(ROUTES_FILE, code, "no_route")
@@ -199,4 +223,8 @@ def check(policy) -> list[str]:
     for code in all_routes:
         if code not in types:
             raise _bad(ROUTES_FILE, code, "not_a_type")
-    return [t("documents.config_ok", types=len(types), routes=len(all_routes), templates=len(templates()))]
+    lines = [t("documents.config_ok", types=len(types), routes=len(all_routes), templates=len(templates()))]
+    relaxed = [t("documents.route_same_decider_allowed", route=code, step_no=i, step=step.name)
+               for code, steps in all_routes.items() for i, step in enumerate(steps, start=1)
+               if step.same_decider_allowed]
+    return lines + (relaxed or [t("documents.route_one_decision_each")])

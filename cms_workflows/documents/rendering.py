@@ -10,20 +10,23 @@ from __future__ import annotations
 
 import io
 import zipfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
 
 import jinja2
+from jinja2.sandbox import SecurityError
 from docx import Document as open_docx
 from docx.opc.pkgwriter import PackageWriter
 from docxtpl import DocxTemplate
 
+from cms_workflows.core import limits, packages
 from cms_workflows.core.errors import CmsError, ValidationFailed
 from cms_workflows.core.i18n import Message, catalog, normalize
+from cms_workflows.documents.template_sandbox import environment as sandbox_environment
 
 LABEL_PREFIX = "documents.label."
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 
 
 class RenderError(CmsError):
@@ -68,7 +71,8 @@ def template_variables(template_bytes: bytes) -> frozenset[str]:
         raise ValidationFailed("documents.not_docx", reason=str(exc)) from None
 
 
-_ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=True)
+# a template reads data and runs nothing else, whoever registered it (template_sandbox; issue 14 item 2)
+_ENV = sandbox_environment()
 
 
 def render(template_bytes: bytes, context: dict, meta: FileMeta) -> bytes:
@@ -78,6 +82,10 @@ def render(template_bytes: bytes, context: dict, meta: FileMeta) -> bytes:
     tpl = DocxTemplate(io.BytesIO(template_bytes))
     try:
         tpl.render(context, jinja_env=_ENV, autoescape=True)
+    except SecurityError as exc:  # Jinja's sandbox refused an attribute or a call (template_sandbox)
+        raise RenderError("documents.template_unsafe", reason=str(exc)[:300]) from None
+    except RecursionError:  # a macro calling itself
+        raise RenderError("documents.template_unsafe", reason=Message("documents.template_unsafe_reason.recursion")) from None
     except jinja2.UndefinedError as exc:  # a nested field, e.g. a list item without its key
         raise RenderError("documents.missing_field", reason=exc.message) from None
     except jinja2.TemplateError as exc:
@@ -138,18 +146,34 @@ def _save_dated(tpl: DocxTemplate, when: datetime) -> bytes:
 
 
 def check_upload(data: bytes, filename: str = "") -> None:
-    """Refuse an empty or oversized upload (any kind of file)."""
+    """Refuse an empty or oversized upload (any kind of file); the size limit is `max_upload_bytes`."""
     if not data:
         raise ValidationFailed("documents.not_docx", reason=Message("documents.upload.empty"), filename=filename)
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise ValidationFailed("documents.not_docx", reason=Message("documents.upload.too_large", mb=MAX_UPLOAD_BYTES // 2**20),
-                               filename=filename)
+    with _named_limit(filename):
+        limits.check("max_upload_bytes", len(data))
+
+
+@contextmanager
+def _named_limit(filename: str):
+    """A limit or package refusal from `core` as `documents.not_docx`, its reason naming the limit."""
+    try:
+        yield
+    except ValidationFailed as exc:
+        if not exc.key.startswith(("core.limit.", "core.package.")):
+            raise
+        raise ValidationFailed("documents.not_docx", reason=Message(exc.key, **exc.params), filename=filename) from None
 
 
 def check_docx(data: bytes, filename: str = "") -> None:
-    """Refuse an upload that is not a readable Word .docx file, with the reason."""
+    """Refuse an upload that is not a readable Word .docx file, with the reason. The package is checked before
+    it is unzipped (declared sizes within `max_unzipped_bytes` and `max_xml_part_bytes`, no DTD in any part)."""
     check_upload(data, filename)
-    if not zipfile.is_zipfile(io.BytesIO(data)):
+    with _named_limit(filename):
+        package = packages.open_package(data)
+        if package is not None:
+            with package:
+                packages.check_xml_prologs(package)
+    if package is None:
         reason = Message("documents.upload.legacy_doc" if data[:4] == b"\xd0\xcf\x11\xe0" else "documents.upload.not_zip")
         raise ValidationFailed("documents.not_docx", reason=reason, filename=filename)
     try:

@@ -18,6 +18,7 @@ from sqlmodel import select
 from cms_workflows.access import COMPANY_WIDE, Resource
 from cms_workflows.audit.commands import Command, command
 from cms_workflows.core.errors import AccessDenied, Conflict, InvalidTransition, ValidationFailed, problem
+from cms_workflows.core.text import check_text, shown, text_problems
 from cms_workflows.documents import numbering, output, registry, rendering
 from cms_workflows.documents.models import Distribution, Document, PeriodicReview, Revision, RouteStep
 from cms_workflows.documents.queries import (
@@ -85,6 +86,7 @@ def check_register_fields(uow, site: str, title: str, owner_department: str, rev
         problems.append(problem("site", "documents.problem.unknown_site", site=site))
     if not title or not title.strip() or len(title) > MAX_TITLE:
         problems.append(problem("title", "documents.problem.title_length", max=MAX_TITLE))
+    problems += text_problems({"title": title})
     departments = [d.code for d in list_departments(uow)]
     if owner_department not in departments:
         known = ", ".join(departments)
@@ -163,6 +165,7 @@ def edit_draft(cmd: Command, number: str, *, title: str | None = None, content: 
     require_author(cmd, doc, rev)
     require_active(doc)
     revision_target(doc, rev, "edit")
+    check_text("documents.bad_text", multiline=True, change_reason=change_reason)
     changed: dict = {}
     if content:
         if rev.source != "rendered":
@@ -199,6 +202,7 @@ def revise(cmd: Command, number: str, *, content: dict | None = None, change_rea
         raise InvalidTransition("documents.no_open_revision", number=number, action=REVISION.command_label("edit"))
     if not (change_reason or "").strip():
         raise ValidationFailed("documents.change_reason_required", number=number)
+    check_text("documents.bad_text", multiline=True, change_reason=change_reason)
     if current.source != "rendered":  # the company's own file: its next revision is the next upload
         raise ValidationFailed("documents.imported_content", number=number)
     merged = output.validate_content(registry.template(doc.template), {**json.loads(current.content), **(content or {})},
@@ -234,6 +238,7 @@ def submit(cmd: Command, number: str, *, change_reason: str | None = None) -> Re
     require_author(cmd, doc, rev)
     require_active(doc)
     target = revision_target(doc, rev, "submit")
+    check_text("documents.bad_text", multiline=True, change_reason=change_reason)
     if change_reason is not None:
         rev.change_reason = change_reason.strip()
     if rev.seq > 1 and not rev.change_reason:
@@ -314,6 +319,7 @@ def obsolete(cmd: Command, number: str, reason: str) -> Document:
     require_active(doc, "obsolete")
     if not (reason or "").strip():
         raise ValidationFailed("documents.reason_required", number=number)
+    check_text("documents.bad_text", multiline=True, reason=reason)
     now = uow.clock.now()
     ended = []
     for rev in revisions(uow, doc):
@@ -346,7 +352,8 @@ def periodic_review(cmd: Command, number: str, outcome: str, comment: str = "",
     uow = cmd.uow
     doc, _open = cmd.subject
     if outcome not in REVIEW_OUTCOMES:
-        raise ValidationFailed("documents.bad_review_outcome", outcome=outcome)
+        raise ValidationFailed("documents.bad_review_outcome", outcome=shown(outcome))
+    check_text("documents.bad_text", multiline=True, comment=comment)
     today = output.today_or(uow, today)
     require_active(doc)
     current = effective_revision(uow, doc)

@@ -17,6 +17,7 @@ from sqlmodel import select
 from cms_workflows.access.roles import load_roles
 from cms_workflows.audit.commands import INSTALLER, Command, command, installer_command
 from cms_workflows.core.errors import CmsError, NotFound, ValidationFailed, problem
+from cms_workflows.core.text import check_text, shown, text_problems
 from cms_workflows.org.models import Assignment, Department, OrgState, Position, Site, User
 from cms_workflows.org.queries import COMPANY_WIDE, active_assignments, get_position, get_site, get_user
 
@@ -110,9 +111,10 @@ def create_site(cmd: Command, code: str, name_zh: str, name_en: str = "") -> Sit
     code = (code or "").strip()
     problems = []
     if not SITE_CODE_RE.match(code):
-        problems.append(problem("code", "org.bad_site_code", code=code))
+        problems.append(problem("code", "org.bad_site_code", code=shown(code)))
     if not (name_zh or "").strip():
         problems.append(problem("name_zh", "org.required"))
+    problems += text_problems({"name_zh": name_zh, "name_en": name_en})
     if problems:
         raise ValidationFailed("org.invalid_site", problems=problems)
     if cmd.uow.exec(select(Site).where(Site.code == code)).first():
@@ -133,11 +135,12 @@ def _new_user(cmd: Command, username: str, display_name: str, email: str | None)
     username = (username or "").strip()
     problems = []
     if not USERNAME_RE.match(username):
-        problems.append(problem("username", "org.bad_username", username=username))
+        problems.append(problem("username", "org.bad_username", username=shown(username)))
     if not (display_name or "").strip():
         problems.append(problem("display_name", "org.required"))
     if email and not EMAIL_RE.match(email):
-        problems.append(problem("email", "org.bad_email", email=email))
+        problems.append(problem("email", "org.bad_email", email=shown(email)))
+    problems += text_problems({"display_name": display_name, "email": email})
     if problems:
         raise ValidationFailed("org.invalid_user", problems=problems)
     if cmd.uow.exec(select(User).where(User.username == username)).first():
@@ -206,6 +209,7 @@ def end_assignment(cmd: Command, assignment_id: int, end_date: date | None = Non
     end_date = end_date or cmd.today
     if not (reason or "").strip():
         raise ValidationFailed("org.reason_required")
+    check_text(multiline=True, reason=reason)
     if row.valid_to is not None and row.valid_to <= end_date:
         raise ValidationFailed("org.assignment_already_ended", id=assignment_id, valid_to=row.valid_to)
     if end_date < row.valid_from:
@@ -231,6 +235,7 @@ def deactivate_user(cmd: Command, username: str, reason: str, on: date | None = 
         raise CmsError("org.cannot_deactivate_self")
     if not (reason or "").strip():
         raise ValidationFailed("org.reason_required")
+    check_text(multiline=True, reason=reason)
     on = on or cmd.today
     ended = []
     for a in uow.exec(select(Assignment).where(Assignment.user_id == user.id)):
@@ -244,5 +249,5 @@ def deactivate_user(cmd: Command, username: str, reason: str, on: date | None = 
     uow.add(user)
     uow.flush()
     _org_changed(uow)
-    cmd.object_id, cmd.payload = username, {"reason": reason.strip(), "ended_assignments": ended}
+    cmd.object_id, cmd.payload = username, {"reason": reason.strip(), "ended_assignments": ended, "on": on}
     return user

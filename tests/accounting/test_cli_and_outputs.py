@@ -14,13 +14,14 @@ from cms_workflows.accounting.calculation import calculate
 from cms_workflows.accounting.factors import FactorLibrary
 from cms_workflows.accounting.pareto import pareto
 from cms_workflows.core.errors import ValidationFailed
+from tests.conftest import signed_in_env
 
 from .conftest import ACCOUNTANT, DATA_ADMIN, GM, csv_bytes, year_rows
 from .test_service import counts
 
 
 def cms(env, *args, user=None, locale="zh-CN"):
-    full = {**os.environ, **env, "CMS_LOCALE": locale, **({"CMS_USER": user} if user else {})}
+    full = {**os.environ, **signed_in_env(env, user), "CMS_LOCALE": locale}
     return subprocess.run([sys.executable, "-m", "cms_workflows.cli", "accounting", *args], capture_output=True, check=False,
                           text=True, env=full, timeout=120)
 

@@ -127,6 +127,10 @@ def test_verify_reports_an_unreferenced_file_and_the_pack_leaves_it_out(db, tmp_
     import zipfile
 
     pack = tmp_path / "pack.zip"
+    from cms_workflows.audit import signing
+
+    db.settings.signing_key = tmp_path / "keys" / "signing.pem"
+    signing.create_key(db.settings.signing_key)
     export_evidence(db, "admin", pack)
     assert f"files/{stray.sha256}" not in zipfile.ZipFile(pack).namelist()
 

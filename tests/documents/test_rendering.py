@@ -221,6 +221,8 @@ def test_a_company_template_is_checked_for_its_variables_and_then_used(db, proce
     ours = _with_extra_paragraph(good, "{{ doc.owner_department }}")
     with db.unit_of_work() as session:
         row = output.register_template(session, DOC_CONTROL, "procedure", ours, "ours.docx")
+    with db.unit_of_work() as session:  # a company template is used once approved (test_template_sandbox.py)
+        output.approve_template(session, GM, row.id)
     release(db, procedure)
     _doc, rev = _effective(db, procedure)
     assert rev.template_sha256 == row.sha256
