@@ -31,7 +31,7 @@ def test_the_tour_runs_on_a_fresh_database(tmp_path):
             name, value = line.removeprefix("export ").split("=", 1)
             env[name] = str(home) + value[1:] if value.startswith("~") else value
             continue
-        args = shlex.split(line)[1:]
+        args = [str(home) + a[1:] if a.startswith("~") else a for a in shlex.split(line)[1:]]
         r = subprocess.run([sys.executable, "-m", "cms_workflows.cli", *args], cwd=tmp_path, env=env,
                            capture_output=True, text=True, timeout=120)
         assert r.returncode == 0, (line, r.stdout, r.stderr)

@@ -21,6 +21,9 @@ import cms_workflows.documents.models  # noqa: F401
 import cms_workflows.identity.models  # noqa: F401
 import cms_workflows.org.models  # noqa: F401
 import cms_workflows.registers.models  # noqa: F401
+import cms_workflows.registers.performance_models  # noqa: F401
+import cms_workflows.registers.operations_models  # noqa: F401
+import cms_workflows.registers.people_models  # noqa: F401
 import cms_workflows.tasks.models  # noqa: F401
 
 metadata = SQLModel.metadata
@@ -44,10 +47,12 @@ def stored_hashes() -> list:
     from cms_workflows.accounting.queries import stored_import_files
     from cms_workflows.documents.output import stored_document_files
 
+    from cms_workflows.registers.people_queries import stored_evidence_files
     from cms_workflows.registers.queries import stored_certificate_files
     from cms_workflows.tasks.queries import stored_task_files
 
-    return [stored_import_files, stored_document_files, stored_task_files, stored_certificate_files]
+    return [stored_import_files, stored_document_files, stored_task_files, stored_certificate_files,
+            stored_evidence_files]
 
 
 def deep_checks() -> list:
@@ -128,6 +133,14 @@ def command_modules() -> list:
         "cms_workflows.registers.risks",
         "cms_workflows.registers.obligations",
         "cms_workflows.registers.instruments",
+        "cms_workflows.registers.parameters",
+        "cms_workflows.registers.objectives",
+        "cms_workflows.registers.actions",
+        "cms_workflows.registers.quality",
+        "cms_workflows.registers.assets",
+        "cms_workflows.registers.changes",
+        "cms_workflows.registers.competence",
+        "cms_workflows.registers.communication",
         "cms_workflows.tasks.service",
         "cms_workflows.tasks.schedule",
         "cms_workflows.tasks.outbox",

@@ -17,7 +17,7 @@ def initialize(db, admin: str = "admin", admin_name: str = "系统管理员") ->
     """Migrate to the newest schema (never losing data), then seed what every installation needs."""
     from cms_workflows.org import queries as org_queries
     from cms_workflows.org import service as org
-    from cms_workflows.registers import risks
+    from cms_workflows.registers import parameters, risks
 
     from cms_workflows.bootstrap import configure
 
@@ -35,6 +35,7 @@ def initialize(db, admin: str = "admin", admin_name: str = "系统管理员") ->
         org.seed_reference_data(session)
         org.ensure_system_user(session)
         risks.seed_annex_b(session)  # R-6.2.1: Annex B table B.1 examples, added once by code
+        parameters.seed_annex_f(session)  # R-6.3.1: Annex F table F.1 examples, added once by code
         if not any(p == "system_admin" for _u, p, _s in org_queries.active_assignments(session)):
             org.bootstrap_admin(session, admin, admin_name)
             created = True

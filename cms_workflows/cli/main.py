@@ -14,11 +14,9 @@ from typing import Optional
 
 import typer
 
-from cms_workflows.cli import accounting, audit, documents, identity, installation, org
-from cms_workflows.cli import checkpoints as trust_checkpoints
-from cms_workflows.cli import duties as duties_cli
-from cms_workflows.cli import registers as registers_cli
-from cms_workflows.cli import tasks as tasks_cli
+from cms_workflows.cli import (
+    accounting, audit, checkpoints, documents, duties, identity, installation, org, registers, tasks,
+)
 from cms_workflows.cli.help import localized_command
 from cms_workflows.core.errors import CmsError
 from cms_workflows.core.i18n import t
@@ -39,15 +37,15 @@ app.add_typer(identity.tokens_app, name="tokens")
 app.add_typer(identity.delegate_app, name="delegate")
 app.command("verify")(audit.verify)
 app.command("export-evidence")(audit.export_evidence)
-app.add_typer(trust_checkpoints.key_app, name="key")
-app.command("checkpoint")(trust_checkpoints.checkpoint)
+app.add_typer(checkpoints.key_app, name="key")
+app.command("checkpoint")(checkpoints.checkpoint)
 app.add_typer(accounting.app, name="accounting")
 app.add_typer(documents.app, name="doc")
-app.add_typer(registers_cli.app, name="registers")
-app.add_typer(tasks_cli.app, name="tasks")
-app.add_typer(duties_cli.app, name="duties")
-app.command("sweep")(duties_cli.sweep)
-app.command("serve")(duties_cli.serve)
+app.add_typer(registers.app, name="registers")
+app.add_typer(tasks.app, name="tasks")
+app.add_typer(duties.app, name="duties")
+app.command("sweep")(duties.sweep)
+app.command("serve")(duties.serve)
 
 
 @app.callback()

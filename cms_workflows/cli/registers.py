@@ -19,13 +19,33 @@ from cms_workflows.core.errors import ValidationFailed, problem
 from cms_workflows.core.i18n import t
 
 app = typer.Typer(no_args_is_help=True)
-NAMES = ("swot", "parties", "risks", "obligations", "instruments")
+NAMES = ("swot", "parties", "risks", "obligations", "instruments", "parameters", "objectives", "actions")
+NAMES += ("changes", "competence", "training", "communication", "disclosures")  # R-6.4, R-7.2–7.4
+NAMES += ("quality", "assets")  # R-8.6, R-8.7
 
 
 def _commands(name: str):
     """(add, change, import) of a register."""
-    from cms_workflows.registers import instruments, obligations, parties, risks, swot
+    if name in ("parameters", "objectives", "actions"):  # R-6.3.1, R-6.3.3, R-6.3.4
+        from cms_workflows.cli.registers_performance import commands
 
+        return commands(name)
+    from cms_workflows.registers import instruments, obligations, parties, risks, swot
+    from cms_workflows.registers import changes, communication, competence
+
+    people = {"changes": (changes.add_change, changes.change_change, changes.import_changes),
+              "competence": (competence.add_competence, competence.change_competence, competence.import_competence),
+              "training": (competence.add_course, competence.change_course, competence.import_courses),
+              "communication": (communication.add_item, communication.change_item, communication.import_items),
+              "disclosures": (communication.add_disclosure, communication.change_disclosure,
+                              communication.import_disclosures)}
+    if name in people:
+        return people[name]
+    if name in ("quality", "assets"):  # R-8.6, R-8.7
+        from cms_workflows.registers import assets, quality
+
+        return {"quality": (quality.add_line, quality.change_line, quality.import_lines),
+                "assets": (assets.add_holding, assets.change_holding, assets.import_holdings)}[name]
     return {"swot": (swot.add_issue, swot.change_issue, swot.import_issues),
             "parties": (parties.add_party, parties.change_party, parties.import_parties),
             "risks": (risks.add_risk, risks.change_risk, risks.import_risks),
@@ -142,7 +162,8 @@ def _template(group: typer.Typer, name: str) -> None:
 
 GROUPS = {name: _group(name) for name in NAMES}
 scope_app = typer.Typer(no_args_is_help=True)
-for _name in ("swot", "parties", "scope", "risks", "obligations", "instruments"):
+for _name in ("swot", "parties", "scope", "risks", "obligations", "instruments", "parameters", "objectives", "actions",
+              "changes", "competence", "training", "communication", "disclosures", "quality", "assets"):
     app.add_typer(scope_app if _name == "scope" else GROUPS[_name], name=_name)
 _template(scope_app, "scope")
 
@@ -256,3 +277,16 @@ def scope_export(ctx: typer.Context, out: Path, version: Optional[int] = typer.O
         data = queries.export_scope(uow, acting_user(ctx), version, _fmt(out), draft=draft)
     out.write_bytes(data)
     typer.echo(t("registers.cli.written", path=out))
+
+
+from cms_workflows.cli import registers_people  # noqa: E402  own verbs of changes, competence, training
+
+registers_people.add_verbs(GROUPS)
+
+
+from cms_workflows.cli import registers_performance  # noqa: E402  actions progress|history|behind (R-6.3.4)
+
+registers_performance.attach(GROUPS)
+from cms_workflows.cli import registers_operations  # noqa: E402  assets move|movements|totals (R-8.7)
+
+registers_operations.add_verbs(GROUPS)

@@ -6,7 +6,9 @@ assignment), emissions accounting for a base year and the demo year (plan,
 imports, calculation, approval, baseline, deviations, quality, Pareto, charts),
 document control (the carbon policy through its committee route, a procedure through a rejection
 and a second revision, an existing Word file and an external standard, distribution and read
-acknowledgements, the annual carbon review report from the approved emissions), verification of the evidence trail and an evidence pack an external verifier can
+acknowledgements, the annual carbon review report from the approved emissions), the registers (context,
+interested parties, a scope version approved by top management, an obligation, metering instruments) and
+the daily sweep turning the recurring duties into tasks, one of them done with its evidence, verification of the evidence trail and an evidence pack an external verifier can
 check with the standard library.
 """
 
@@ -37,12 +39,13 @@ def run(directory: Path, echo=print) -> dict:
     from cms_workflows.audit import checkpoints, evidence
     from cms_workflows.bootstrap import configure, export_evidence, installation
     from cms_workflows.demo import accounting as demo_accounting, company as demo_company, documents as demo_documents
+    from cms_workflows.demo import registers as demo_registers
     from cms_workflows.core.config import get_settings
     from cms_workflows.core.db import Database
     from cms_workflows.core.i18n import t
     from cms_workflows.org import queries as org_queries
     from cms_workflows.org import service as org
-    from cms_workflows.bootstrap import verify_installation
+    from cms_workflows.bootstrap import verify_deep, verify_installation
 
     directory = Path(directory).resolve()
     _fresh_directory(directory)
@@ -82,8 +85,12 @@ def run(directory: Path, echo=print) -> dict:
     echo(t("demo.step_documents"))
     demo_documents.run(db, year, directory / "documents", echo=lambda line: echo("  " + line))
 
+    echo(t("demo.step_registers"))
+    demo_registers.run(db, year, echo=lambda line: echo("  " + line))
+
     report = verify_installation(db)
-    for line in report.lines:
+    deep = verify_deep(db)  # the business rows against the trail (issue 14)
+    for line in report.lines + deep.lines:
         echo("  " + line)
     pack = directory / "evidence-pack.zip"
     manifest = export_evidence(db, "verifier", pack)
@@ -95,7 +102,7 @@ def run(directory: Path, echo=print) -> dict:
     signed = checkpoints.sign_checkpoint(db, log_path=log)
     log_check = checkpoints.check_log(db, log)
     echo(t("demo.checkpoint", seq=signed["seq"], fingerprint=signed["fingerprint"], path=str(log)))
-    if not report.ok or checked.returncode != 0 or not log_check.ok:
+    if not report.ok or not deep.ok or checked.returncode != 0 or not log_check.ok:
         from cms_workflows.core.errors import CmsError
 
         raise CmsError("demo.failed")

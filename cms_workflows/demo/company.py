@@ -23,6 +23,8 @@ COMPANY_WIDE_USERS = [
     ("carbon.lead", "周碳管", "strategy_manager"),
     ("compliance.lead", "吴合规", "compliance_officer"),
     ("legal.lead", "郑法务", "legal_specialist"),
+    # carbon trading is done for the company, the key emitting unit, in its registry accounts
+    ("carbon.trader", "孙交易", "carbon_trader"),
 ]
 # auditors: (username, name, home position, home site)
 AUDITORS = [

@@ -147,11 +147,19 @@ def create_token(cmd: Command, username: str, *, label: str = "", days: int = 90
     return _new_token(cmd, username, label, days)
 
 
-def _token_resource(uow, token_id: int, *_args, **_kwargs) -> Resource:
-    row = uow.get(ApiToken, token_id) if isinstance(token_id, int) else None
-    if row is None:
-        raise NotFound("identity.unknown_token", id=token_id)
-    return Resource("user", id=row.username, subject=row)
+def _owned_row(model, unknown_key: str, owner: str):
+    """A loader of a row by id whose resource is its owner's account (revoking it is theirs or an administrator's)."""
+    def load(uow, row_id: int, *_args, **_kwargs) -> Resource:
+        row = uow.get(model, row_id) if isinstance(row_id, int) else None
+        if row is None:
+            raise NotFound(unknown_key, id=row_id)
+        return Resource("user", id=getattr(row, owner), subject=row)
+
+    return load
+
+
+_token_resource = _owned_row(ApiToken, "identity.unknown_token", "username")
+_delegation_resource = _owned_row(Delegation, "identity.unknown_delegation", "delegator")
 
 
 @command("identity.token.revoke", action="manage", resource=_token_resource, audit_object="user",
@@ -192,13 +200,6 @@ def grant_delegation(cmd: Command, delegate: str, valid_from: date, valid_to: da
     cmd.payload = {"delegation_id": row.id, "delegate": delegate, "valid_from": valid_from, "valid_to": valid_to,
                    "reason": row.reason}
     return row
-
-
-def _delegation_resource(uow, delegation_id: int, *_args, **_kwargs) -> Resource:
-    row = uow.get(Delegation, delegation_id) if isinstance(delegation_id, int) else None
-    if row is None:
-        raise NotFound("identity.unknown_delegation", id=delegation_id)
-    return Resource("user", id=row.delegator, subject=row)
 
 
 @command("identity.delegation.revoke", action="manage", resource=_delegation_resource, audit_object="user",

@@ -17,15 +17,27 @@ from cms_workflows import access
 from cms_workflows.access import COMPANY_WIDE, Resource
 from cms_workflows.core.errors import AccessDenied, NotFound
 from cms_workflows.org.queries import site_codes
-from cms_workflows.registers import scope, service, tabular
+from cms_workflows.registers import changes, communication, competence, scope, service, tabular
 from cms_workflows.registers.instruments import SPEC as INSTRUMENTS
 from cms_workflows.registers.models import Calibration, Instrument, Obligation, Risk, ScopeElement, ScopeVersion
 from cms_workflows.registers.obligations import SPEC as OBLIGATIONS
 from cms_workflows.registers.parties import SPEC as PARTIES
 from cms_workflows.registers.risks import SPEC as RISKS
 from cms_workflows.registers.swot import SPEC as SWOT
+from cms_workflows.registers import assets as _assets, quality as _quality
 
 SPECS = {"swot": SWOT, "parties": PARTIES, "risks": RISKS, "obligations": OBLIGATIONS, "instruments": INSTRUMENTS}
+
+from cms_workflows.registers.actions import SPEC as ACTIONS  # noqa: E402  R-6.3.1, R-6.3.3, R-6.3.4
+from cms_workflows.registers.objectives import SPEC as OBJECTIVES  # noqa: E402
+from cms_workflows.registers.parameters import SPEC as PARAMETERS  # noqa: E402
+
+SPECS.update({"parameters": PARAMETERS, "objectives": OBJECTIVES, "actions": ACTIONS})
+# operation (R-8.6 data quality control plan, R-8.7 carbon assets)
+SPECS.update({"quality": _quality.SPEC, "assets": _assets.SPEC})
+# planned changes and people
+SPECS.update({"changes": changes.SPEC, "competence": competence.COMPETENCE_SPEC, "training": competence.TRAINING_SPEC,
+              "communication": communication.PLAN_SPEC, "disclosures": communication.DISCLOSURE_SPEC})
 
 
 def spec(name: str) -> service.Spec:

@@ -84,7 +84,7 @@ def test_policy_check_and_verify_in_fresh_processes_cover_documents(db, procedur
     from .conftest import release
 
     r = cms(cli_env, "policy", "check", locale="en")
-    assert r.returncode == 0 and "Document control: 8 document types, 8 approval routes, 7 templates" in r.stdout, r.stdout + r.stderr
+    assert r.returncode == 0 and "Document control: 16 document types, 16 approval routes, 7 templates" in r.stdout, r.stdout + r.stderr
     release(db, procedure)
     with db.read() as session:
         from cms_workflows.documents import queries as doc_queries

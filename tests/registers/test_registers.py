@@ -200,7 +200,8 @@ def test_exports_write_formula_like_text_as_text_OWASP_csv_injection(db, company
 
 
 def test_templates_are_the_header_in_the_readers_language(db):
-    for name in ("swot", "parties", "risks", "obligations", "instruments", "scope"):
+    for name in ("swot", "parties", "risks", "obligations", "instruments", "scope",
+                 "changes", "competence", "training", "communication", "disclosures"):
         for fmt in ("xlsx", "csv"):
             rows = _rows(queries.template(name, fmt, "en"), fmt)
             assert len(rows) == 1 and rows[0][0] in ("Code",)

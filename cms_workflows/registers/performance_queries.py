@@ -1,0 +1,60 @@
+"""Reads of the carbon performance registers beyond list and export (R-6.3.4): a plan's progress history
+and the plans behind schedule.
+
+A plan is behind schedule on a day when it is not complete (its latest report is under 100 %) and either
+its end date has passed or its reported percent is below the share of its scheduled days that have
+passed (a linear schedule: half the time gone, half the work expected). A plan whose start is still
+ahead is never behind; a plan with no report counts as 0 %.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlmodel import select
+
+from cms_workflows import access
+from cms_workflows.access import COMPANY_WIDE, Resource
+from cms_workflows.registers import service
+from cms_workflows.registers.actions import SPEC as PLANS
+from cms_workflows.registers.performance_models import ActionPlan, ActionProgress
+from cms_workflows.registers.queries import readable_sites
+
+
+@dataclass(frozen=True)
+class Behind:
+    plan: ActionPlan
+    expected: int  # percent the schedule expects by the day
+    reported: int  # the latest reported percent (0: none yet)
+
+
+def progress_history(uow, actor: str, code: str) -> list[ActionProgress]:
+    """A plan's progress reports, oldest first (R-6.3.4)."""
+    plan = service.get(uow, PLANS, code)
+    access.require(uow, actor, "read", Resource("action_plan", site=plan.site or COMPANY_WIDE))
+    q = select(ActionProgress).where(ActionProgress.plan_id == plan.id)
+    return list(uow.exec(q.order_by(ActionProgress.reported_on, ActionProgress.id)))
+
+
+def expected_percent(plan: ActionPlan, on: date) -> int:
+    """The share of the plan's scheduled time passed by `on`, in whole percent (0 before, 100 from the end)."""
+    if on < plan.starts_on:
+        return 0
+    if on >= plan.ends_on:
+        return 100
+    return (on - plan.starts_on).days * 100 // (plan.ends_on - plan.starts_on).days
+
+
+def behind_schedule(uow, actor: str, on: date) -> list[Behind]:
+    """The plans the actor may read that are behind schedule on `on`, by end date (R-6.3.4)."""
+    sites = readable_sites(uow, actor, PLANS.object_type)
+    q = select(ActionPlan).where(ActionPlan.starts_on <= on)
+    found = []
+    for plan in uow.exec(q.order_by(ActionPlan.ends_on, ActionPlan.code)):
+        if COMPANY_WIDE not in sites and plan.site not in sites:
+            continue
+        reported, expected = plan.progress or 0, expected_percent(plan, on)
+        if reported < 100 and (reported < expected or on > plan.ends_on):
+            found.append(Behind(plan, expected, reported))
+    return found
