@@ -7,7 +7,7 @@ they follow CMS_LOCALE like every other message:
     cms doc                    cli.help.doc
     cms doc new                cli.help.doc.new
     cms doc new --title        cli.help.doc.new.opt.title   (options and arguments, by parameter name)
-    cms --as                   cli.help.cms.opt.as_user
+    cms --for                  cli.help.cms.opt.for_user
 """
 
 from __future__ import annotations
