@@ -195,3 +195,15 @@ def test_acting_for_another_user_needs_their_delegation_and_names_both(db, compa
         identity.grant_delegation(uow, GM, AUTHOR, today, today + timedelta(days=1), "休假")
     r = cms(cli_env, "--for", GM, "doc", "approve", own, token=token_for(db, AUTHOR))
     assert r.returncode == 2 and "Segregation of duties" in r.stderr
+
+
+def test_a_refused_sign_in_with_any_typed_name_is_recorded(db, company):
+    """Whatever is typed as the name (too long, escape sequences) the refusal is still evidence."""
+    typed = "\x1b[31mgm" * 40
+    with pytest.raises(CmsError) as raised, db.unit_of_work() as uow:
+        identity.login(uow, typed, typed, "whatever-password")
+    assert raised.value.key == "identity.bad_credentials"
+    with db.unit_of_work() as uow:
+        identity.record_failed_login(uow, typed)
+    (event,) = events(db, "identity.login.fail")
+    assert len(event.object_id) <= 64 and "\x1b" not in event.object_id

@@ -13,7 +13,7 @@ import typer
 
 from cms_workflows.cli.common import acting_user, database, parse_date, print_table
 from cms_workflows.cli.credentials import forget_token, store_token, stored_token
-from cms_workflows.core.errors import CmsError
+from cms_workflows.core.errors import AuthenticationFailed, CmsError
 from cms_workflows.core.i18n import t
 
 tokens_app = typer.Typer(no_args_is_help=True)
@@ -33,7 +33,6 @@ def read_secret(prompt_key: str, from_stdin: bool, confirm: bool = False) -> str
 def sign_in(db, username: str, password: str, days: int = 30) -> str:
     """Check the password, record the sign-in (or the refusal) and keep the token for this installation."""
     from cms_workflows.identity import service as identity
-    from cms_workflows.core.errors import AuthenticationFailed
 
     try:
         with db.unit_of_work() as uow:

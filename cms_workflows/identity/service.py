@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta, timezone
 from cms_workflows.access import Grant, Resource
 from cms_workflows.audit.commands import INSTALLER, Command, command, installer_command
 from cms_workflows.core.errors import CmsError, NotFound, ValidationFailed, problem
+from cms_workflows.core.text import shown
 from cms_workflows.identity.models import ApiToken, Credential, Delegation
 from cms_workflows.identity.queries import (
     LOGIN_FAILED, MAX_FAILURES, TOKEN_PREFIX, AuthenticationFailed, active_user, has_password, hash_password,
@@ -134,7 +135,8 @@ def login(cmd: Command, username: str, password: str, *, label: str = "cli", day
 def record_failed_login(cmd: Command, username: str) -> None:
     """A refused sign-in is evidence too (and what throttling counts); written by the installation in
     its own unit of work, since the refused command wrote nothing."""
-    cmd.object_id, cmd.payload = (username or "")[:64], {}
+    # whatever was typed as a name: made printable and cut to the column, so recording it cannot fail
+    cmd.object_id, cmd.payload = shown(username or "", 63), {}
 
 
 @command("identity.token.create", action="manage", resource=_user_resource, audit_object="user",
