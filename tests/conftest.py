@@ -226,3 +226,18 @@ def empty_db(tmp_path) -> Database:
         database = Database(f"sqlite:///{data_dir / 'cms.db'}", settings=make_settings(data_dir))
         yield database
         database.dispose()
+
+
+@pytest.fixture
+def smtp():
+    """A real SMTP server on a free local port; `.mails` holds what it accepted, `.url` is CMS_SMTP_URL."""
+    from aiosmtpd.controller import Controller
+
+    from tests.smtp_server import Inbox, free_port
+
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    inbox.url = f"smtp://127.0.0.1:{port}?from=cms@demo.example.cn"
+    yield inbox
+    controller.stop()

@@ -47,9 +47,6 @@ def has_password(uow, username: str) -> bool:
     return uow.get(Credential, username) is not None
 
 
-def _now(uow) -> datetime:
-    return uow.clock.now()
-
 
 def _utc(moment: datetime) -> datetime:
     # SQLite and PostgreSQL (timestamp without time zone) return the stored UTC moment without its zone
@@ -63,7 +60,7 @@ def authenticate(uow, token: str) -> str:
     row = token_row(uow, token)
     if row.revoked_at is not None:
         raise CmsError("identity.token_revoked", id=row.id)
-    if _utc(row.expires_at) <= _now(uow):
+    if _utc(row.expires_at) <= uow.clock.now():
         raise CmsError("identity.token_expired", id=row.id, expired=row.expires_at.strftime("%Y-%m-%d %H:%M"))
     user = active_user(uow, row.username)
     return user.username

@@ -8,7 +8,7 @@ cannot be given one, so nobody can act as it from the CLI or the web.
 from __future__ import annotations
 
 import secrets
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 
 from cms_workflows.access import Grant, Resource
 from cms_workflows.audit.commands import INSTALLER, Command, command, installer_command
@@ -25,9 +25,6 @@ MIN_PASSWORD, MAX_PASSWORD = 10, 256
 MAX_TOKEN_DAYS, MAX_DELEGATION_DAYS = 366, 92
 SELF = ""  # the position column of an event a user takes on their own account, in no position
 
-
-def _now(uow) -> datetime:
-    return uow.clock.now()
 
 
 def _self_grant(username: str) -> Grant:
@@ -74,13 +71,13 @@ def set_password(cmd: Command, username: str, new_password: str, current_passwor
         raise AuthenticationFailed()
     check_password(new_password, username)
     credential = cmd.uow.get(Credential, username) or Credential(username=username, password_hash="", changed_by=cmd.actor)
-    credential.password_hash, credential.changed_at, credential.changed_by = hash_password(new_password), _now(cmd.uow), cmd.actor
+    credential.password_hash, credential.changed_at, credential.changed_by = hash_password(new_password), cmd.uow.clock.now(), cmd.actor
     cmd.uow.add(credential)
     cmd.object_id, cmd.payload = username, {"reset_by_administrator": not own}
     if not own:  # a reset is what follows a lost or leaked password: the user's sign-ins end with it
         active = [row for row in tokens_of(cmd.uow, username) if row.revoked_at is None]
         for row in active:
-            row.revoked_at, row.revoked_by = _now(cmd.uow), cmd.actor
+            row.revoked_at, row.revoked_by = cmd.uow.clock.now(), cmd.actor
             cmd.uow.add(row)
         cmd.payload["tokens_revoked"] = [row.id for row in active]
 
@@ -100,8 +97,9 @@ def _new_token(cmd: Command, username: str, label: str, days: int) -> tuple[ApiT
     if len(label) > 100:
         raise ValidationFailed("identity.bad_token_label", problems=[problem("label", "identity.label_too_long", maximum=100)])
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    now = cmd.uow.clock.now()
     row = ApiToken(username=username, token_sha256=token_digest(secret), label=label,
-                   created_at=_now(cmd.uow), expires_at=_now(cmd.uow) + timedelta(days=days))
+                   created_at=now, expires_at=now + timedelta(days=days))
     cmd.uow.add(row)
     cmd.uow.flush()
     cmd.object_id = username
@@ -169,7 +167,7 @@ _delegation_resource = _owned_row(Delegation, "identity.unknown_delegation", "de
 def revoke_token(cmd: Command, token_id: int) -> ApiToken:
     row: ApiToken = cmd.subject
     if row.revoked_at is None:
-        row.revoked_at, row.revoked_by = _now(cmd.uow), cmd.actor
+        row.revoked_at, row.revoked_by = cmd.uow.clock.now(), cmd.actor
         cmd.uow.add(row)
     cmd.object_id, cmd.payload = row.username, {"token_id": row.id}
     return row
@@ -195,7 +193,7 @@ def grant_delegation(cmd: Command, delegate: str, valid_from: date, valid_to: da
         raise ValidationFailed("identity.invalid_delegation", problems=problems)
     active_user(cmd.uow, get_user(cmd.uow, delegate).username)
     row = Delegation(delegator=cmd.actor, delegate=delegate, valid_from=valid_from, valid_to=valid_to,
-                     reason=reason.strip(), created_at=_now(cmd.uow))
+                     reason=reason.strip(), created_at=cmd.uow.clock.now())
     cmd.uow.add(row)
     cmd.uow.flush()
     cmd.object_id = cmd.actor
@@ -209,7 +207,7 @@ def grant_delegation(cmd: Command, delegate: str, valid_from: date, valid_to: da
 def revoke_delegation(cmd: Command, delegation_id: int) -> Delegation:
     row: Delegation = cmd.subject
     if row.revoked_at is None:
-        row.revoked_at = _now(cmd.uow)
+        row.revoked_at = cmd.uow.clock.now()
         cmd.uow.add(row)
     cmd.object_id, cmd.payload = row.delegator, {"delegation_id": row.id}
     return row

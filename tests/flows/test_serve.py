@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.tasks.test_outbox import free_port
+from tests.smtp_server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

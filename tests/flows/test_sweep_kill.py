@@ -15,7 +15,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlmodel import select
 
 from cms_workflows import audit, bootstrap
@@ -26,20 +25,10 @@ from cms_workflows.tasks.models import OutboxMessage, Task, TaskNotice
 from cms_workflows.tasks.states import MessageStatus
 from tests.conftest import TEST_AUDIT_KEY
 from tests.duties.helpers import Y, add_instrument, add_plan, at, clocked_database
-from tests.tasks.test_outbox import Inbox, free_port
+from tests.smtp_server import Inbox
 
 CHILD = Path(__file__).with_name("sweep_child.py")
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def smtp():
-    inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    inbox.url = f"smtp://127.0.0.1:{port}?from=cms@demo.example.cn"
-    yield inbox
-    controller.stop()
 
 
 @pytest.fixture

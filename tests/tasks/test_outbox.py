@@ -4,54 +4,18 @@ half way, and left for the web inbox when no mail server is configured. Sending 
 
 from __future__ import annotations
 
-import socket
 from datetime import datetime, timedelta
-from email import message_from_bytes
 from email.header import decode_header, make_header
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from cms_workflows.core.clock import FixedClock
 from cms_workflows.core.db import Database
 from cms_workflows.tasks import outbox, queries, service
+from tests.smtp_server import free_port
 from tests.tasks.helpers import SYSTEM, events, new_task
 
 A = "energy_data_admin.hn01"
-
-
-class Inbox:
-    """An aiosmtpd handler keeping what it was given; `refuse` makes it refuse every recipient."""
-
-    def __init__(self) -> None:
-        self.mails: list = []
-        self.refuse = False
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if self.refuse:
-            return "550 mailbox unavailable"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.mails.append(message_from_bytes(envelope.content))
-        return "250 Message accepted for delivery"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def smtp():
-    inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    inbox.url = f"smtp://127.0.0.1:{port}?from=cms@demo.example.cn"
-    yield inbox
-    controller.stop()
 
 
 def subject(mail) -> str:
