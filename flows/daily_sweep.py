@@ -22,25 +22,15 @@ class SweepStepFailed(RuntimeError):
     """A step reported errors (shown in the run's log); the other steps have still run."""
 
 
-def _database():
-    from cms_workflows.bootstrap import configure
-    from cms_workflows.core.db import Database
-
-    configure()
-    return Database.from_settings()
-
-
 @task(name="sweep-step", cache_policy=NO_CACHE)
 def sweep_step(name: str, day: date) -> dict:
     """One step of the sweep, in its own units of work."""
     from cms_workflows.bootstrap import sweep_step as run
+    from cms_workflows.flows.cases import installation
 
     logger = get_run_logger()
-    db = _database()
-    try:
+    with installation() as db:
         result = run(db, name, day)
-    finally:
-        db.dispose()
     if result.note is not None:
         logger.info("%s", result.note.localized(None))
     for error in result.errors:

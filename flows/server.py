@@ -39,11 +39,12 @@ class PrefectServer:
         return self.process.pid
 
 
-def server_env(home: Path, api_url: str) -> dict[str, str]:
-    """The Prefect settings of the server and of the serving process: all state under `home`."""
+def server_env(home: Path, api_url: str, database_url: str | None = None) -> dict[str, str]:
+    """The Prefect settings of the server and of the serving process: all state under `home`, the server's
+    database SQLite in `home` unless `database_url` names another (postgresql+asyncpg://…, docs/scale.md)."""
     return {
         "PREFECT_HOME": str(home),
-        "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{home / 'prefect.db'}",
+        "PREFECT_API_DATABASE_CONNECTION_URL": database_url or f"sqlite+aiosqlite:///{home / 'prefect.db'}",
         "PREFECT_API_URL": api_url,
         "PREFECT_UI_ENABLED": "false",
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",  # its telemetry raced the database migration (FACTS.md)
@@ -65,15 +66,15 @@ def _prefect_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "prefect"]
 
 
-def start(data_dir: Path, host: str = "127.0.0.1", port: int = 4200) -> PrefectServer:
-    """Start `prefect server start` on SQLite under `<data_dir>/prefect` (does not wait for it)."""
+def start(data_dir: Path, host: str = "127.0.0.1", port: int = 4200, database_url: str | None = None) -> PrefectServer:
+    """Start `prefect server start` on SQLite under `<data_dir>/prefect`, or on `database_url` (does not wait)."""
     if not _port_free(host, port):
         raise CmsError("duties.serve.port_in_use", host=host, port=port)
     home = (Path(data_dir) / "prefect").resolve()
     home.mkdir(parents=True, exist_ok=True)
     api_url = f"http://{host}:{port}/api"
     log_path = home / "server.log"
-    env = {**os.environ, **server_env(home, api_url)}
+    env = {**os.environ, **server_env(home, api_url, database_url)}
     with open(log_path, "ab") as log:
         process = subprocess.Popen([*_prefect_command(), "server", "start", "--host", host, "--port", str(port)],
                                    env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -113,10 +114,12 @@ def stop(server: PrefectServer, timeout: float = STOP_TIMEOUT) -> int | None:
 
 
 def serve(server: PrefectServer, timezone: str | None = None) -> None:
-    """Serve the deployments against `server` until Ctrl-C (Prefect's serve() returns then)."""
+    """Serve the deployments (the daily sweep, each process flow: prefect.yaml's) against `server` until
+    Ctrl-C (Prefect's serve() returns then)."""
     os.environ.update(server_env(server.home, server.api_url))  # before Prefect reads its settings
     from prefect import serve as prefect_serve
 
+    from cms_workflows.flows.cases import deployments as process_deployments
     from cms_workflows.flows.daily_sweep import deployment
 
-    prefect_serve(deployment(timezone))
+    prefect_serve(deployment(timezone), *process_deployments(timezone))  # the sweep and one flow per process

@@ -27,6 +27,7 @@ def test_cms_demo_runs_end_to_end_and_its_evidence_verifies(tmp_path):
     assert f"files/{hashlib.sha256(policy.read_bytes()).hexdigest()}" in members
     assert {p.name for p in (tmp_path / "demo" / "documents").glob("*.docx")} >= {
         "HN01-PR-001-A-superseded.docx", "HN01-PR-001-B.docx", "HN02-PR-001-C.docx", "CMS-EX-001-A.docx"}
+    _the_pdca_year_ran(tmp_path / "demo", r.stdout)
     # running it again starts from a fresh database in the same folder
     again = subprocess.run([sys.executable, "-m", "cms_workflows.cli", "demo", "--dir", str(tmp_path / "demo")],
                            capture_output=True, text=True, env=env, timeout=1800)
@@ -39,3 +40,32 @@ def test_demo_refuses_a_folder_it_did_not_create(tmp_path):
     r = subprocess.run([sys.executable, "-m", "cms_workflows.cli", "demo", "--dir", str(tmp_path)], capture_output=True, text=True, env=env)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert (tmp_path / "precious.txt").read_text() == "keep me"
+
+
+def _the_pdca_year_ran(folder, out: str) -> None:
+    """Issue 11: every process ended in its approved record, one nonconformity found by the audit was
+    closed after its effectiveness review, a deviation was investigated, the automatic part ran as
+    Prefect flows; the carbon review report tells of the plants the data has."""
+    from cms_workflows.core.db import Database
+    from cms_workflows.processes.models import Case
+    from sqlmodel import select
+
+    db = Database(f"sqlite:///{folder / 'cms.db'}")
+    with db.read() as uow:
+        found = {c.number: c for c in uow.exec(select(Case))}
+    db.dispose()
+    by_kind: dict[str, list] = {}
+    for case in found.values():
+        by_kind.setdefault(case.kind, []).append(case)
+    for kind in ("audit_programme", "internal_audit", "carbon_review", "compliance_evaluation", "management_review"):
+        assert by_kind[kind] and all(c.status == "approved" and c.document_number for c in by_kind[kind]), kind
+    audit_nc = [c for c in by_kind["corrective_action"] if c.trigger == "audit"]
+    assert [c.status for c in audit_nc] == ["closed"]
+    assert any(c.status == "closed" for c in by_kind["deviation"])
+    for case in found.values():
+        if case.document_number:
+            assert (folder / "documents" / f"{case.document_number}-1.0.docx").exists(), case.number
+    review = next(c for c in by_kind["carbon_review"])
+    text = "\n".join(p.text for p in Document(folder / "documents" / f"{review.document_number}-1.0.docx").paragraphs)
+    assert "水泥" in text and "冲压" in text and "汽车零部件" not in text
+    assert "Prefect" in out

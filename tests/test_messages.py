@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVICE_PACKAGES = ("core", "access", "audit", "org", "documents", "accounting", "identity", "registers", "tasks", "duties")
+SERVICE_PACKAGES = ("core", "access", "audit", "org", "documents", "accounting", "identity", "registers", "tasks", "duties", "processes")
 KEY = re.compile(r"^[a-z_]+(\.[a-z0-9_]+)+$")
 ERRORS = {"CmsError", "NotFound", "ValidationFailed", "Conflict", "InvalidTransition", "AccessDenied", "AuthenticationFailed", "PolicyError",
           "RenderError", "MissingFactor"}

@@ -272,40 +272,65 @@ def record_form(doc) -> None:
 
 
 def carbon_review_report(doc) -> None:
-    """Structure of the guide's Annex E (碳评审报告示例)."""
+    """The guide's Annex E (碳评审报告示例), section by section E.1–E.6; the labels `cr_*` are the carbon
+    review's (cms_workflows/locales/*/processes_carbon_review.yaml). Tables carry the figures the text
+    quotes: emissions by source, major facilities, metering instruments, the trend and the comparisons."""
 
     def part(label: str, var: str) -> None:
         heading(doc, label, 2)
         text(doc, var)
 
     field_line(doc, "report_year", "report_year", center=True)
-    heading(doc, "e1")
-    part("company_profile", "company_profile")
-    part("purpose", "purpose")
+    heading(doc, "cr_e1")
+    text(doc, "company_profile")
+    heading(doc, "cr_e2")
+    part("cr_purpose", "purpose")
     part("basis", "basis")
-    heading(doc, "e2")
-    part("base_year", "base_year")
-    part("period", "period")
-    part("scope", "scope")
+    heading(doc, "cr_e23", 2)
+    field_line(doc, "base_year", "base_year")
+    field_line(doc, "period", "period")
+    part("cr_scope", "scope")
+    heading(doc, "cr_e3")
     part("arrangement", "arrangement")
     part("methods", "methods")
     part("principles", "principles")
-    heading(doc, "e3")
+    heading(doc, "cr_e4")
     text(doc, "management_status")
-    heading(doc, "e4")
+    heading(doc, "cr_e5")
+    heading(doc, "cr_e51", 2)
     loop_table(doc, "emissions", "e", [
         ("category", "category", 3.5), ("source", "source", 6.0), ("tco2e", "tco2e", 3.5), ("share", "share", 3.0),
     ])
     field_line(doc, "total", "total_tco2e")
     field_line(doc, "intensity", "intensity")
+    heading(doc, "cr_facilities", 2)
+    loop_table(doc, "facilities", "f", [
+        ("cr_facility", "facility", 4.5), ("tco2e", "tco2e", 2.8), ("share", "share", 2.2), ("cr_potential", "potential", 6.5),
+    ])
+    heading(doc, "cr_monitoring", 2)
+    text(doc, "monitoring")
+    loop_table(doc, "instruments", "m", [
+        ("cr_instrument", "instrument", 4.5), ("cr_accuracy", "accuracy", 2.5), ("cr_measures", "measures", 3.5),
+        ("cr_calibration", "status", 5.5),
+    ])
+    heading(doc, "cr_e52", 2)
+    loop_table(doc, "trend", "y", [
+        ("cr_year", "year", 3.0), ("tco2e", "tco2e", 5.0), ("cr_intensity_col", "intensity", 8.0),
+    ])
+    loop_table(doc, "comparisons", "c", [
+        ("cr_compared", "item", 6.0), ("cr_value", "value", 4.0), ("cr_source", "source", 6.0),
+    ])
     text(doc, "analysis")
-    heading(doc, "e5")
+    heading(doc, "cr_e53", 2)
     text(doc, "reduction")
-    heading(doc, "e6")
+    part("cr_assets", "assets")
+    part("cr_projects", "projects")
+    heading(doc, "cr_e54", 2)
     part("data_quality", "quality")
     part("qa_archiving", "qa_archiving")
-    heading(doc, "e7")
-    text(doc, "conclusions")
+    heading(doc, "cr_e6")
+    part("cr_compliance", "compliance")
+    part("cr_conclusions", "conclusions")
 
 
 def internal_audit_report(doc) -> None:

@@ -20,6 +20,7 @@ import cms_workflows.audit.models  # noqa: F401
 import cms_workflows.documents.models  # noqa: F401
 import cms_workflows.identity.models  # noqa: F401
 import cms_workflows.org.models  # noqa: F401
+import cms_workflows.processes.models  # noqa: F401
 import cms_workflows.registers.models  # noqa: F401
 import cms_workflows.registers.performance_models  # noqa: F401
 import cms_workflows.registers.operations_models  # noqa: F401
@@ -100,7 +101,7 @@ def sweep(db, day=None):
     from cms_workflows.duties.sweep import sweep as run
 
     configure()
-    return run(db, day or db.clock.today(), duty_sources())
+    return run(db, day or db.clock.today(), duty_sources(), case_sweep=case_sweep())
 
 
 def sweep_step(db, name: str, day):
@@ -108,7 +109,24 @@ def sweep_step(db, name: str, day):
     from cms_workflows.duties.sweep import run_step
 
     configure()
-    return run_step(db, name, day, duty_sources())
+    return run_step(db, name, day, duty_sources(), case_sweep=case_sweep())
+
+
+def case_sweep():
+    """fn(db, day): the processes' part of the daily sweep (open the cases their triggers ask for, move
+    every open case on); handed to the duties' sweep, which does not import processes (issue 11)."""
+    from cms_workflows.processes.engine import sweep as run
+
+    return run
+
+
+def after_task(db, task_key: str) -> list[str]:
+    """A task was completed (`cms tasks complete`, the web form): move on the case it belongs to, if any,
+    in-process (issue 11: the completing command emits the event, the engine advances the case)."""
+    from cms_workflows.processes.engine import after_task as advance
+
+    configure()
+    return advance(db, task_key)
 
 
 def command_modules() -> list:
@@ -144,6 +162,8 @@ def command_modules() -> list:
         "cms_workflows.tasks.service",
         "cms_workflows.tasks.schedule",
         "cms_workflows.tasks.outbox",
+        "cms_workflows.processes.engine",
+        *__import__("cms_workflows.processes.registry", fromlist=["MODULES"]).MODULES,
     ]
     modules = []
     for name in names:
@@ -191,7 +211,7 @@ def lifecycles() -> list:
 
     found = []
     for name in ("cms_workflows.documents.states", "cms_workflows.accounting.states", "cms_workflows.tasks.states",
-                 "cms_workflows.registers.states"):
+                 "cms_workflows.registers.states", "cms_workflows.processes.states"):
         module = importlib.import_module(name)
         found.extend(v for v in vars(module).values() if isinstance(v, Lifecycle))
     return found

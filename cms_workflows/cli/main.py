@@ -15,7 +15,7 @@ from typing import Optional
 import typer
 
 from cms_workflows.cli import (
-    accounting, audit, checkpoints, documents, duties, identity, installation, org, registers, tasks,
+    accounting, audit, cases, checkpoints, documents, duties, identity, installation, org, registers, tasks,
 )
 from cms_workflows.cli.help import localized_command
 from cms_workflows.core.errors import CmsError
@@ -44,6 +44,7 @@ app.add_typer(documents.app, name="doc")
 app.add_typer(registers.app, name="registers")
 app.add_typer(tasks.app, name="tasks")
 app.add_typer(duties.app, name="duties")
+app.add_typer(cases.app, name="cases")
 app.command("sweep")(duties.sweep)
 app.command("serve")(duties.serve)
 

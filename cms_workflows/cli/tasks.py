@@ -101,11 +101,23 @@ def complete(ctx: typer.Context, task: str, outcome: str = typer.Option(..., "--
              record: Optional[str] = typer.Option(None, "--record")) -> None:
     from cms_workflows.tasks import service
 
+    from cms_workflows import bootstrap
+    from cms_workflows.core.errors import CmsError
+
     evidence = _read_evidence(file) if file is not None else None
-    with database().unit_of_work() as uow:
+    db = database()
+    with db.unit_of_work() as uow:
         row = service.complete(uow, acting_user(ctx), task, outcome=outcome, comment=comment, file=evidence,
                                document=document, record=record)
+        key = row.key
     typer.echo(t("cli.tasks.completed", id=row.id, evidence=row.evidence_ref or "—"))
+    try:  # the task was the last of its case's stage: the case moves on now, not at the next sweep
+        moved = bootstrap.after_task(db, key)
+    except CmsError as exc:  # the completion stands; the daily sweep tries the case again
+        typer.echo(t("cli.tasks.case_not_moved", error=exc.message()), err=True)
+        return
+    if moved:
+        typer.echo(t("cli.tasks.case_moved", case=key.split(":")[1], steps=" → ".join(moved)))
 
 
 @app.command("cancel")

@@ -11,30 +11,51 @@ import random
 from pathlib import Path
 
 from cms_workflows.core import exports
+from cms_workflows.demo.company import data_admin, holder, kind
 
-# site, production unit, facility, category, material, unit, data source, monthly quantity (base year)
-PLAN = [
-    ("HN01", "熟料车间", "BOILER1", "stationary_combustion", "natural_gas", "10^4Nm3", "meter", 38.0),
-    ("HN01", "熟料车间", "KILN1", "process", "limestone_caco3", "t", "invoice", 900.0),
-    ("HN01", "熟料车间", "GRID", "purchased_electricity", "electricity", "MWh", "meter", 2300.0),
-    ("HN01", "物流", "TRUCKS", "mobile_combustion", "diesel", "t", "invoice", 10.0),
-    ("HN02", "装配车间", "BOILER2", "stationary_combustion", "bituminous_coal", "t", "invoice", 600.0),
-    ("HN02", "装配车间", "GRID", "purchased_electricity", "electricity", "MWh", "meter", 1700.0),
-    ("HN02", "配电", "SWITCHGEAR", "fugitive", "sf6", "kg", "estimate", 0.4),
-]
-ACCOUNTANT = {"HN01": "carbon_accountant.hn01", "HN02": "carbon_accountant.hn02"}
-# HN02's first data administrator left on 30 June of the demo year (see demo.py): the successor submits
-DATA_ADMIN = {"HN01": "energy_data_admin.hn01", "HN02": "energy_data_admin2.hn02"}
-# what changed in the demo year against the base year, per (site, facility): a multiplier
-CHANGES = {("HN01", "GRID"): 0.90, ("HN01", "BOILER1"): 1.18, ("HN02", "BOILER2"): 0.97}
+# per plant kind: production unit, facility, category, material, unit, data source, monthly quantity (base
+# year), the facility's name in the data collection plan; a cement plant (like HN01: clinker kiln, waste-heat
+# boiler with natural-gas firing, cement mills, diesel trucks), a stamping plant (like HN02: presses on grid
+# power, a coal-fired steam boiler, SF6 switchgear)
+PLAN_BY_KIND = {
+    "cement": [
+        ("熟料车间", "BOILER1", "stationary_combustion", "natural_gas", "10^4Nm3", "meter", 38.0, "1号余热锅炉（天然气补燃）"),
+        ("熟料车间", "KILN1", "process", "limestone_caco3", "t", "invoice", 900.0, "1号熟料回转窑"),
+        ("水泥粉磨车间", "GRID", "purchased_electricity", "electricity", "MWh", "meter", 2300.0, "厂区电网（外购电力）"),
+        ("储运车间", "TRUCKS", "mobile_combustion", "diesel", "t", "invoice", 10.0, "厂内运输柴油车辆"),
+    ],
+    "stamping": [
+        ("动力车间", "BOILER2", "stationary_combustion", "bituminous_coal", "t", "invoice", 600.0, "燃煤蒸汽锅炉"),
+        ("冲压车间", "GRID", "purchased_electricity", "electricity", "MWh", "meter", 1700.0, "厂区电网（外购电力）"),
+        ("动力车间", "SWITCHGEAR", "fugitive", "sf6", "kg", "estimate", 0.4, "110kV GIS 开关柜"),
+    ],
+}
+# monthly production output (t) per plant kind; what changed in the demo year against the base year, per
+# (kind, facility): a multiplier
+OUTPUT = {"cement": 48_000, "stamping": 21_000}
+CHANGES = {("cement", "GRID"): 0.90, ("cement", "BOILER1"): 1.18, ("stamping", "BOILER2"): 0.97}
+# the cement plants' waste-heat boilers had their gas burner changed in the demo year: each has its own baseline
+RETROFITTED = ("熟料车间", "BOILER1")
+
+
+def plan(site_codes) -> list[tuple]:
+    """The data collection plan of these plants: (site, production unit, facility, category, material, unit,
+    data source, monthly quantity)."""
+    return [(site, *line[:-1]) for site in site_codes for line in PLAN_BY_KIND[kind(site)]]
+
+
+def facility_names(site_codes) -> dict[tuple[str, str], str]:
+    return {(site, line[1]): line[-1] for site in site_codes for line in PLAN_BY_KIND[kind(site)]}
+
+
+PLAN = plan(("HN01", "HN02"))  # the demo company's
+FACILITY_NAMES = facility_names(("HN01", "HN02"))
 
 
 def _rows(site: str, year: int, rng: random.Random, base_year: int) -> list[dict]:
     rows = []
-    for s, unit_name, facility, category, material, unit, source, monthly in PLAN:
-        if s != site:
-            continue
-        change = CHANGES.get((site, facility), 1.0) if year > base_year else 1.0
+    for _s, unit_name, facility, category, material, unit, source, monthly in plan([site]):
+        change = CHANGES.get((kind(site), facility), 1.0) if year > base_year else 1.0
         for month in range(1, 13):
             season = 1.0 + 0.08 * (1 if month in (1, 2, 12) else -1 if month in (6, 7, 8) else 0)
             quantity = round(monthly * change * season * rng.uniform(0.95, 1.05), 3)
@@ -42,6 +63,10 @@ def _rows(site: str, year: int, rng: random.Random, base_year: int) -> list[dict
                          "material": material, "period": f"{year}-{month:02d}", "quantity": quantity, "unit": unit,
                          "data_source": source, "evidence_ref": f"{site}-{facility}-{year}{month:02d}"})
     return rows
+
+
+def _accountant(site: str) -> str:
+    return holder("carbon_accountant", site)
 
 
 def _csv(rows: list[dict]) -> bytes:
@@ -52,7 +77,7 @@ def _csv(rows: list[dict]) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8-sig")
 
 
-def run(db, year: int, out_dir: Path, echo) -> dict:
+def run(db, year: int, out_dir: Path, echo, *, site_codes=("HN01", "HN02")) -> dict:
     from cms_workflows.accounting import charts
     from cms_workflows.accounting import queries
     from cms_workflows.accounting import service as acc
@@ -66,29 +91,31 @@ def run(db, year: int, out_dir: Path, echo) -> dict:
     options = Options(electricity_kind="market")
 
     with db.unit_of_work() as session:
-        for site, unit_name, facility, category, material, unit, source, _q in PLAN:
-            acc.add_plan_item(session, ACCOUNTANT[site], site=site, production_unit=unit_name, facility=facility,
-                              category=category, material=material, unit=unit, data_source=source,
+        names = facility_names(site_codes)
+        for site, unit_name, facility, category, material, unit, source, _q in plan(site_codes):
+            acc.add_plan_item(session, _accountant(site), site=site, production_unit=unit_name, facility=facility,
+                              facility_name=names[(site, facility)], category=category, material=material,
+                              unit=unit, data_source=source,
                               meter_calibrated=True if source == "meter" else None)
-    echo(t("demo.acc_plan", items=len(PLAN)))
+    echo(t("demo.acc_plan", items=len(plan(site_codes))))
 
     imported = 0
     for y in (base_year, year):
-        for site in ("HN01", "HN02"):
+        for site in site_codes:
             data = _csv(_rows(site, y, rng, base_year))
             (out_dir / f"activity-{site}-{y}.csv").write_bytes(data)
             with db.unit_of_work() as session:
-                imported += acc.import_activity(session, DATA_ADMIN[site], data, f"activity-{site}-{y}.csv").rows
+                imported += acc.import_activity(session, data_admin(site), data, f"activity-{site}-{y}.csv").rows
                 for month in range(1, 13):
-                    product = (48_000 if site == "HN01" else 21_000) * rng.uniform(0.95, 1.05)
-                    acc.record_output(session, DATA_ADMIN[site], site, f"{y}-{month:02d}", round(product, 1), round(product * 0.031, 1))
-    echo(t("demo.acc_import", rows=imported, files=4))
+                    product = OUTPUT[kind(site)] * rng.uniform(0.95, 1.05)
+                    acc.record_output(session, data_admin(site), site, f"{y}-{month:02d}", round(product, 1), round(product * 0.031, 1))
+    echo(t("demo.acc_import", rows=imported, files=2 * len(site_codes)))
 
     totals = {}
     for y in (base_year, year):
-        for site in ("HN01", "HN02"):
+        for site in site_codes:
             with db.unit_of_work() as session:
-                outcome = acc.calculate(session, ACCOUNTANT[site], f"{y}-01", f"{y}-12", [site], options)
+                outcome = acc.calculate(session, _accountant(site), f"{y}-01", f"{y}-12", [site], options)
             with db.unit_of_work() as session:
                 acc.approve_run(session, "gm", outcome.run_id)
             totals[(site, y)] = outcome.total_tco2e
@@ -98,18 +125,21 @@ def run(db, year: int, out_dir: Path, echo) -> dict:
 
     deviations = []
     with db.unit_of_work() as session:
-        # site baselines, and one for the boiler whose burner was changed in the demo year
-        for site, level, scope in (("HN01", "site", "HN01"), ("HN02", "site", "HN02"), ("HN01", "facility", "HN01/熟料车间/BOILER1")):
-            baseline_id = acc.set_baseline(session, ACCOUNTANT[site], level, scope, f"{base_year}-01", f"{base_year}-12")
+        # site baselines, and one for the waste-heat boiler whose gas burner was changed in the demo year
+        cement = [site for site in site_codes if kind(site) == "cement"]
+        for site, level, scope in [*((site, "site", site) for site in site_codes),
+                                   *((site, "facility", "/".join((site, *RETROFITTED))) for site in cement)]:
+            baseline_id = acc.set_baseline(session, _accountant(site), level, scope, f"{base_year}-01", f"{base_year}-12")
             acc.approve_baseline(session, "gm", baseline_id)
-            _table, over = queries.deviations(session, ACCOUNTANT[site], baseline_id, f"{year}-01", f"{year}-12", 0.1)
+            _table, over = queries.deviations(session, _accountant(site), baseline_id, f"{year}-01", f"{year}-12", 0.1)
             deviations.extend(over)
-        acc.record_trigger(session, ACCOUNTANT["HN01"], "HN01", "equipment",
-                           "1号锅炉燃烧器改造，天然气用量上升 / boiler 1 burner retrofit raised gas use")
+        for site in cement:
+            acc.record_trigger(session, _accountant(site), site, "equipment",
+                               "1号余热锅炉补燃燃烧器改造，天然气用量上升 / waste-heat boiler 1: supplementary burner retrofit raised gas use")
     echo(t("demo.acc_baseline", count=len(deviations)))
 
     with db.read() as session:
-        quality = queries.quality(session, ACCOUNTANT["HN01"], f"{year}-01", f"{year}-12", "HN01")
+        quality = queries.quality(session, _accountant("HN01"), f"{year}-01", f"{year}-12", "HN01")
         results = queries.official_results(session, "gm", f"{year}-01", f"{year}-12")
         pareto = queries.major_facilities(session, "gm", f"{year}-01", f"{year}-12")
     exports.write_csv(results, out_dir / f"emissions-{year}.csv")  # text that could run as a formula is neutralised
@@ -119,3 +149,18 @@ def run(db, year: int, out_dir: Path, echo) -> dict:
     (out_dir / f"pareto-{year}.png").write_bytes(charts.pareto_chart(pareto))
     echo(t("demo.acc_outputs", path=str(out_dir), score=quality.get("score"), majors=int(pareto["major"].sum()) if "major" in pareto else len(pareto)))
     return {"totals": totals, "deviations": deviations, "quality": quality}
+
+
+def submit_month(db, site: str, year: int, month: int, base_year: int) -> int:
+    """A plant's data administrator submits one month of the process year (the monthly duty, R-6.3.5):
+    the activity data file and the month's production output; returns the import's id."""
+    from cms_workflows.accounting import service as acc
+
+    rng = random.Random(f"{site}-{year}-{month}")  # the same figures on every run
+    rows = [r for r in _rows(site, year, rng, base_year) if r["period"] == f"{year}-{month:02d}"]
+    product = OUTPUT[kind(site)] * rng.uniform(0.95, 1.05)
+    with db.unit_of_work() as session:
+        batch = acc.import_activity(session, data_admin(site), _csv(rows), f"activity-{site}-{year}-{month:02d}.csv")
+        acc.record_output(session, data_admin(site), site, f"{year}-{month:02d}", round(product, 1),
+                          round(product * 0.031, 1))
+    return batch.import_id

@@ -1,7 +1,7 @@
 """The demo's document control (R-7.5, R-5.2, X-4): the carbon policy through its committee route, a
 procedure through a rejection and an added reviewer and then a second revision, an existing Word file
-and an external standard registered, distribution and read acknowledgements, the annual carbon
-review report (Annex E) filled from the approved emissions, and every controlled file written out."""
+and an external standard registered, distribution and read acknowledgements; at the end of the year
+every controlled file written out (the processes' reports among them, `demo.processes`)."""
 
 from __future__ import annotations
 
@@ -54,39 +54,12 @@ def _word_file(title: str, paragraphs: list[str]) -> bytes:
     return out.getvalue()
 
 
-def _report_figures(db, year: int, site: str) -> dict:
-    """The approved (locked) figures of record for the report: emissions by source category and facility,
-    the total, the intensity and the change from the base year."""
-    from cms_workflows.accounting import service as acc
-    from cms_workflows.accounting.factors import categories
-
-    with db.read() as session:
-        results = acc.official_results(session, GM, f"{year}-01", f"{year}-12", site)
-        base = acc.official_results(session, GM, f"{year - 1}-01", f"{year - 1}-12", site)
-        intensity = acc.intensity(session, GM, f"{year - 1}-01", f"{year}-12")
-    by = results.groupby(["category", "facility"], observed=True)["tco2e"].sum().sort_values(ascending=False)
-    total, base_total = float(results["tco2e"].sum()), float(base["tco2e"].sum())
-    names = categories()
-    rows = [{"category": names[c]["name_zh"] if c in names else c, "source": f, "tco2e": f"{v:,.1f}",
-             "share": f"{100 * v / total:.1f}"} for (c, f), v in by.items()]
-    per_value = intensity.set_index(["site", "year"])["tco2e_per_10k_cny"]
-    now, before = per_value[(site, str(year))], per_value[(site, str(year - 1))]
-    change = 100 * (total - base_total) / base_total
-    top = rows[0]
-    return {"emissions": rows, "total_tco2e": f"{total:,.1f} tCO₂e",
-            "intensity": f"{now:.3f} tCO₂e/万元产值（基准年 {before:.3f} tCO₂e/万元）",
-            "analysis": f"{top['category']}（{top['source']}）是最大的排放源，占排放总量的 {top['share']}%。"
-                        f"与基准年相比，排放总量变化 {change:+.1f}%，单位产值碳排放变化 {100 * (now - before) / before:+.1f}%。"}
-
-
 def run(db, year: int, out_dir: Path, echo) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     policy = _carbon_policy(db, echo)
     procedure = _procedure(db, echo)
     _existing_and_external(db, out_dir, echo)
-    report = _review_report(db, year, echo)
-    written = _write_files(db, out_dir, procedure, echo)
-    return {"documents": written, "policy": policy, "procedure": procedure, "report": report}
+    return {"policy": policy, "procedure": procedure}
 
 
 def _carbon_policy(db, echo) -> str:
@@ -139,7 +112,7 @@ def _procedure(db, echo) -> str:
 def _existing_and_external(db, out_dir: Path, echo) -> None:
     # 3. An existing Word file of the company (HN02) and an external standard.
     legacy = _word_file("能源计量管理程序", ["1 目的：规范能源计量器具的配备、检定和使用。",
-                                      "2 适用范围：株洲工厂全部能源计量器具。",
+                                      "2 适用范围：株洲冲压厂全部能源计量器具（冲压车间、动力车间及厂区变配电系统）。",
                                       "3 要求：按GB 17167配备计量器具，建立台账，按期检定。"])
     (out_dir / "legacy-能源计量管理程序.docx").write_bytes(legacy)
     rev = _do(db, imports.import_file, HN02_AUTHOR, legacy, "能源计量管理程序.docx", doc_type="procedure", site="HN02",
@@ -158,25 +131,9 @@ def _existing_and_external(db, out_dir: Path, echo) -> None:
     echo(t("demo.doc_imported", number=imported, external=external))
 
 
-def _review_report(db, year: int, echo) -> str:
-    # 4. The Changsha plant's annual carbon review report (Annex E) with the approved emissions of the year.
-    figures = _report_figures(db, year, "HN01")
-    report_tpl = registry.template("carbon_review_report")
-    content = {**report_tpl.example, **figures, "report_year": str(year), "base_year": f"{year - 1}年",
-               "period": f"{year}年1月1日—{year}年12月31日",
-               "scope": "组织边界为长沙工厂；运行边界包括化石燃料燃烧、工业生产过程、外购电力和热力排放。",
-               "conclusions": "碳管理体系运行基本有效，排放数据经核算批准并锁定；月度偏差超过 10% 的事项已立项调查，"
-                              "1号锅炉燃烧器改造已触发基准复核。建议下一年度继续推进空压站与照明节能改造。"}
-    rev = _do(db, docs.create, HN01_AUTHOR, doc_type="report", site="HN01", title=f"长沙工厂{year}年度碳评审报告",
-              owner_department="carbon_management", template="carbon_review_report", content=content)
-    report = _number(db, rev)
-    _route(db, report, HN01_AUTHOR, [("carbon_accountant.hn01", "同意")])
-    echo(t("demo.doc_report", number=report, total=figures["total_tco2e"].split()[0]))
-    return report
-
-
-def _write_files(db, out_dir: Path, procedure: str, echo) -> list[str]:
-    # 5. Every controlled file written out; the register and the reviews due in the next year.
+def write_files(db, out_dir: Path, procedure: str, echo) -> list[str]:
+    """Every controlled file written out (the processes' approved records among them), the superseded
+    revision A of the procedure beside them; the reviews due in the next 12 months counted."""
     written = []
     with db.read() as session:
         for doc, _effective, _open in doc_queries.list_documents(session, GM):

@@ -35,7 +35,7 @@ from cms_workflows.tasks.states import ACTIVE_STATES
 
 log = logging.getLogger("cms_workflows.sweep")
 SYSTEM = "system"  # the identity of automatic work (position system_agent)
-STEPS = ("generate", "remind", "escalate", "send", "checkpoint")
+STEPS = ("generate", "cases", "remind", "escalate", "send", "checkpoint")
 BATCH = 200  # tasks per unit of work when reminding or escalating
 
 
@@ -136,23 +136,37 @@ def checkpoint(db, day: date, sources=None, actor: str = SYSTEM) -> StepResult:
     return StepResult("checkpoint", {"signed": 1, "seq": signed["seq"]})
 
 
+def cases(db, day: date, case_sweep=None) -> StepResult:
+    """The PDCA cases (issue 11): open the cases the processes' triggers ask for, move every open case on.
+    `case_sweep(db, day)` is the processes' sweep, handed in by the bootstrap (duties do not import
+    processes); without it there is no such step. Before the reminders, so a stage task made today is
+    mailed today."""
+    done = case_sweep(db, day)
+    return StepResult("cases", {"opened": len(done.opened), "moved": len(done.moved)}, errors=list(done.errors))
+
+
 STEP_FUNCTIONS = {"generate": generate, "remind": remind, "escalate": escalate, "send": send,
                   "checkpoint": checkpoint}
 
 
-def run_step(db, name: str, day: date, sources: dict[str, Source], actor: str = SYSTEM) -> StepResult:
+def run_step(db, name: str, day: date, sources: dict[str, Source], actor: str = SYSTEM,
+             case_sweep=None) -> StepResult:
     """One step; a user-facing error (a bad policy file, a bad mail server address) is reported, not raised,
     so the other steps still run."""
     try:
+        if name == "cases":
+            return cases(db, day, case_sweep) if case_sweep else StepResult("cases", {"opened": 0, "moved": 0})
         return STEP_FUNCTIONS[name](db, day, sources, actor)
     except CmsError as exc:
         log.warning("sweep step %s: %s", name, exc.message())
         return StepResult(name, errors=[exc.message()])
 
 
-def sweep(db, day: date, sources: dict[str, Source], actor: str = SYSTEM) -> SweepReport:
-    """Every step for `day`, in order (see the module's docstring)."""
+def sweep(db, day: date, sources: dict[str, Source], actor: str = SYSTEM, case_sweep=None) -> SweepReport:
+    """Every step for `day`, in order (see the module's docstring); the cases' step with `case_sweep`."""
     report = SweepReport(day)
     for name in STEPS:
-        report.steps.append(run_step(db, name, day, sources, actor))
+        if name == "cases" and case_sweep is None:
+            continue
+        report.steps.append(run_step(db, name, day, sources, actor, case_sweep))
     return report

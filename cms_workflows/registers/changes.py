@@ -94,3 +94,19 @@ def raise_review(cmd: Command, code: str, reason: str) -> PlannedChange:
     cmd.payload = {"code": change.code, "kind": change.kind, "title": change.title, "reason": reason,
                    "planned_on": change.planned_on.isoformat() if change.planned_on else None}
     return change
+
+
+@command("registers.change.review_done", action="raise_review", resource=service.row_resource(SPEC),
+         audit_object="reg_planned_change")
+def review_done(cmd: Command, code: str, case_number: str) -> PlannedChange:
+    """The unscheduled carbon review a change asked for was approved (R-6.2.3): the flag is cleared and
+    the event names the review's case; the reason it was raised stays on the row as its history."""
+    change = cmd.subject
+    if not change.review_required:
+        raise Conflict("registers.changes.no_review_raised", code=change.code)
+    change.review_required, change.changed_at = False, cmd.uow.clock.now()
+    cmd.uow.add(change)
+    cmd.uow.flush()
+    cmd.object_id = change.id
+    cmd.payload = {"code": change.code, "case": case_number, "reason": change.review_reason}
+    return change

@@ -228,6 +228,20 @@ def complete(cmd: Command, task_ref: int | str, *, outcome: str, comment: str = 
     return task
 
 
+@command("tasks.task.resolve", action="resolve", resource=task_loader, audit_object="task_task")
+def resolve(cmd: Command, task_ref: int | str, *, done_by: str, outcome: str, record: str) -> Task:
+    """The system agent marks a task done whose work was recorded elsewhere (a case step entered, a
+    report approved through its route): `done_by` is the person who did it, `record` where it is."""
+    task: Task = cmd.subject
+    target = require_state(task, "complete_task")
+    task.status, task.outcome = target, (outcome or "")[:MAX_OUTCOME]
+    task.evidence_ref = f"record:{record}"[:300]
+    task.claimed_by = task.claimed_by or (None if task.assignee else done_by)
+    task.completed_by, task.completed_at = done_by, cmd.uow.clock.now()
+    _changed(cmd, task, {"outcome": task.outcome, "done_by": done_by, "evidence": task.evidence_ref})
+    return task
+
+
 @command("tasks.task.cancel", action="cancel", resource=task_loader, audit_object="task_task")
 def cancel(cmd: Command, task_ref: int | str, reason: str) -> Task:
     """The carbon management lead cancels a task that is no longer needed, with the reason."""

@@ -91,7 +91,7 @@ def test_the_released_procedure_shows_its_identity_history_and_approvals(db, pro
     assert [(a["role"], a["position"], a["decision"]) for a in context["approvals"]] == [
         ("编制", positions["strategy_manager"][0], ""), ("审核", positions["quality_system_engineer"][0], "同意"),
         ("批准", positions["general_manager"][0], "同意")]
-    assert context["approvals"][-1]["name"] == "王总经理"
+    assert context["approvals"][-1]["name"] == "王建国"
 
 
 def test_chinese_text_uses_east_asian_fonts(db, procedure):
@@ -145,11 +145,11 @@ def test_every_template_renders_completely_in_both_locales(name, locale):
     labels = rendering.labels(locale)
     context = {**tpl.example, "L": labels, "company": "湖南示范制造有限公司",
                "doc": {"number": "HN01-PR-001", "title": "文件控制程序", "type_name": "程序文件", "site": "HN01",
-                       "site_name": "长沙工厂", "owner_department": "carbon_management", "revision": "A",
+                       "site_name": "长沙水泥厂", "owner_department": "carbon_management", "revision": "A",
                        "status": labels["status_controlled"], "effective_date": "2026-03-01", "approved_date": "2026-02-20"},
-               "history": [{"revision": "A", "date": "2026-03-01", "change": labels["first_issue"], "author": "周碳管", "approver": "王总经理"}],
-               "approvals": [{"role": labels["prepared"], "name": "周碳管", "position": "碳战略管理", "date": "2026-02-10", "decision": ""},
-                             {"role": labels["step_approve"], "name": "王总经理", "position": "总经理", "date": "2026-02-20",
+               "history": [{"revision": "A", "date": "2026-03-01", "change": labels["first_issue"], "author": "周志强", "approver": "王建国"}],
+               "approvals": [{"role": labels["prepared"], "name": "周志强", "position": "碳战略管理", "date": "2026-02-10", "decision": ""},
+                             {"role": labels["step_approve"], "name": "王建国", "position": "总经理", "date": "2026-02-20",
                               "decision": labels["decision_approve"]}]}
     assert rendering.template_variables(tpl.path().read_bytes()) <= set(context)
     meta = rendering.FileMeta("文件控制程序", "HN01-PR-001", "A", 1, "a", "b", "procedure", locale,

@@ -24,18 +24,18 @@ def subject(mail) -> str:
 
 def test_x3_a_notification_is_delivered_once_in_the_recipients_language(db, company, smtp):
     with db.unit_of_work() as uow:
-        new_task(uow, position="strategy_manager")  # holders at HN01: strategy_manager.hn01 and carbon.lead (*)
+        new_task(uow, position="strategy_manager")  # holders at HN01: strategy_manager.hn01, carbon.lead and carbon.deputy (*)
         service.set_locale(uow, "carbon.lead", "carbon.lead", "en")
     first = outbox.send_pending(db, SYSTEM, smtp_url=smtp.url)
     second = outbox.send_pending(db, SYSTEM, smtp_url=smtp.url)  # the sender run again: nothing sent twice
-    assert len(first.sent) == 2 and second.sent == [] and len(smtp.mails) == 2
+    assert len(first.sent) == 3 and second.sent == [] and len(smtp.mails) == 3
     by_to = {m["To"]: m for m in smtp.mails}
     assert subject(by_to["carbon.lead@demo.example.cn"]).startswith("New task: Submit the activity data of 2026-03")
     assert subject(by_to["strategy_manager.hn01@demo.example.cn"]).startswith("新任务：提交 2026-03 月度活动数据")
-    assert len({m["Message-ID"] for m in smtp.mails}) == 2
+    assert len({m["Message-ID"] for m in smtp.mails}) == 3
     with db.read() as uow:
         assert {m.status for m in queries.outbox(uow)} == {"sent"}
-    assert len(events(db, "tasks.message.dispatch")) == 2 and len(events(db, "tasks.message.deliver")) == 2
+    assert len(events(db, "tasks.message.dispatch")) == 3 and len(events(db, "tasks.message.deliver")) == 3
     assert {e.actor for e in events(db, "tasks.message.deliver")} == {SYSTEM}
 
 

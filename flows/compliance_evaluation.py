@@ -1,0 +1,31 @@
+"""The compliance evaluation (R-6.2.2, R-9.1.3) as a Prefect flow, thin over the process services (issue 11 item 3).
+
+With a case number: move that evaluation on (every obligation's verdict given, the record's route
+decided). Without one (the schedule: every 12 months, when the evaluation's duty task appears): run
+the compliance evaluation's triggers for `day` (the 12-monthly evaluation, an obligation added or
+changed) and move every open evaluation on.
+
+Idempotent: every task of the flow is a unit of work the services make idempotent (flows/cases.py), so
+a second run, or a run after a kill half way, finishes what was left and creates nothing twice.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from prefect import flow
+
+from cms_workflows.flows.cases import deployment_of, run_process, spec
+
+FLOW = spec("compliance-evaluation")
+
+
+@flow(name=FLOW.flow_name)
+def compliance_evaluation(case_number: str | None = None, day: date | None = None) -> dict:
+    """Move case `case_number` on, or run the triggers of `day` and move every open case on."""
+    return run_process(FLOW, case_number, day)
+
+
+def deployment(timezone: str | None = None):
+    """The deployment `cms serve` serves (prefect.yaml declares the same)."""
+    return deployment_of(FLOW, compliance_evaluation, timezone)
