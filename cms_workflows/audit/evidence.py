@@ -58,19 +58,20 @@ class Scope:
     """What a pack covers; every filter given must hold (an empty scope: the whole trail).
 
     `head` fixes the chain's end (default: the current head), so a pack can be reproduced.
-    A process or case filter will join these with the processes issue (`cases`, resolved by
-    the domain that owns cases, like `documents` are)."""
+    `cases` names PDCA cases (resolved by the domain that owns them, like `documents`)."""
 
     date_from: date | None = None
     date_to: date | None = None
     site: str | None = None
     documents: tuple[str, ...] = ()
     head: int | None = None
+    cases: tuple[str, ...] = ()
 
     def describe(self) -> dict:
         return {"from": self.date_from.isoformat() if self.date_from else None,
                 "to": self.date_to.isoformat() if self.date_to else None,
-                "site": self.site, "documents": sorted(self.documents), "head": self.head}
+                "site": self.site, "documents": sorted(self.documents), "cases": sorted(self.cases),
+                "head": self.head}
 
 
 Key = tuple[str, str]  # (object_type, object_id) of an audit event
@@ -81,7 +82,7 @@ class EvidenceSource:
     """A domain's part of a pack (wired in the bootstrap).
 
     `objects(uow, filter, value)`: the objects a scope filter names ("site": a site code,
-    "documents": a tuple of numbers), as event keys; unknown values raise a CmsError.
+    "documents" or "cases": a tuple of numbers), as event keys; unknown values raise a CmsError.
     `records(uow, keys)`: for the objects of the in-scope events, the members to add
     ({path under records/: bytes}) and the SHA-256 of the stored files they refer to."""
 
@@ -96,6 +97,7 @@ class _Selection:
     site: str | None
     site_keys: set[Key] | None
     document_keys: set[Key] | None
+    case_keys: set[Key] | None = None
 
     def __call__(self, row: tuple) -> bool:
         occurred_at, site, key = row[1], row[4], (row[6], row[7])
@@ -104,6 +106,8 @@ class _Selection:
         if self.end is not None and occurred_at >= self.end:
             return False
         if self.site is not None and site != self.site and key not in self.site_keys:
+            return False
+        if self.case_keys is not None and key not in self.case_keys:
             return False
         return self.document_keys is None or key in self.document_keys
 
@@ -149,13 +153,15 @@ def _selection(uow, clock, scope: Scope, sources: list[EvidenceSource]) -> _Sele
     def bound(day: date | None) -> str | None:
         return None if day is None else clock.start_of(day).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
-    site_keys = documents = None
+    site_keys = documents = case_keys = None
+    if scope.cases:
+        case_keys = set().union(*(s.objects(uow, "cases", tuple(scope.cases)) for s in sources))
     if scope.site is not None:
         site_keys = set().union(*(s.objects(uow, "site", scope.site) for s in sources))
     if scope.documents:
         documents = set().union(*(s.objects(uow, "documents", tuple(scope.documents)) for s in sources))
     end = bound(scope.date_to + timedelta(days=1)) if scope.date_to else None
-    return _Selection(bound(scope.date_from), end, scope.site, site_keys, documents)
+    return _Selection(bound(scope.date_from), end, scope.site, site_keys, documents, case_keys)
 
 
 class _Zip:

@@ -51,9 +51,10 @@ def stored_hashes() -> list:
     from cms_workflows.registers.people_queries import stored_evidence_files
     from cms_workflows.registers.queries import stored_certificate_files
     from cms_workflows.tasks.queries import stored_task_files
+    from cms_workflows.processes.evidence_records import stored_case_files
 
     return [stored_import_files, stored_document_files, stored_task_files, stored_certificate_files,
-            stored_evidence_files]
+            stored_evidence_files, stored_case_files]
 
 
 def deep_checks() -> list:
@@ -61,8 +62,9 @@ def deep_checks() -> list:
     from cms_workflows.accounting.integrity import check_imports, check_runs
     from cms_workflows.documents.integrity import check_decisions, check_revisions
     from cms_workflows.org.integrity import check_assignments
+    from cms_workflows.processes.integrity import check_cases
 
-    return [check_assignments, check_revisions, check_decisions, check_imports, check_runs]
+    return [check_assignments, check_revisions, check_decisions, check_imports, check_runs, check_cases]
 
 
 def verify_deep(db):
@@ -133,6 +135,8 @@ def command_modules() -> list:
     """Every module that declares commands (tests check each command's contract)."""
     import importlib
 
+    from cms_workflows.processes.registry import MODULES as process_modules
+
     names = [
         "cms_workflows.org.service",
         "cms_workflows.documents.service",
@@ -163,7 +167,7 @@ def command_modules() -> list:
         "cms_workflows.tasks.schedule",
         "cms_workflows.tasks.outbox",
         "cms_workflows.processes.engine",
-        *__import__("cms_workflows.processes.registry", fromlist=["MODULES"]).MODULES,
+        *process_modules,  # each process's own module
     ]
     modules = []
     for name in names:
@@ -187,8 +191,9 @@ def evidence_sources() -> list:
     from cms_workflows.accounting import evidence_records as accounting_records
     from cms_workflows.audit.evidence import EvidenceSource
     from cms_workflows.documents import evidence_records as document_records
+    from cms_workflows.processes import evidence_records as case_records
 
-    return [EvidenceSource(m.objects, m.records) for m in (document_records, accounting_records)]
+    return [EvidenceSource(m.objects, m.records) for m in (document_records, accounting_records, case_records)]
 
 
 def export_evidence(db, actor: str, out, scope=None):

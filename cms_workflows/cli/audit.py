@@ -45,6 +45,7 @@ def export_evidence(ctx: typer.Context, out: Path = typer.Argument(...),
                     date_to: Optional[str] = typer.Option(None, "--to"),
                     site: Optional[str] = typer.Option(None, "--site"),
                     documents: Optional[list[str]] = typer.Option(None, "--doc"),
+                    cases: Optional[list[str]] = typer.Option(None, "--case"),
                     head: Optional[int] = typer.Option(None, "--head")) -> None:
     from cms_workflows.audit.evidence import Scope
     from cms_workflows.bootstrap import export_evidence
@@ -53,7 +54,8 @@ def export_evidence(ctx: typer.Context, out: Path = typer.Argument(...),
 
     if head is not None and head < 1:
         raise CmsError("audit.evidence_bad_head", value=head)
-    scope = Scope(parse_date(date_from, "--from"), parse_date(date_to, "--to"), site, tuple(documents or ()), head)
+    scope = Scope(parse_date(date_from, "--from"), parse_date(date_to, "--to"), site, tuple(documents or ()), head,
+                  tuple(cases or ()))
     manifest = export_evidence(database(), acting_user(ctx), out, scope)
     files = sum(1 for m in manifest["members"] if m.startswith("files/"))
     typer.echo(t("cli.evidence_pack_written", path=str(out), events=manifest["events_in_scope"], files=files,
