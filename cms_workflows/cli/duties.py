@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from pathlib import Path
 from typing import Optional
 
@@ -102,6 +104,15 @@ def serve(prefect_port: int = typer.Option(4200, "--prefect-port"),
     database()  # an installation must exist (and be current) before anything is scheduled on it
     server = prefect_server.start(settings.data_dir, prefect_host, prefect_port)
     typer.echo(t("cli.serve.starting", pid=server.pid, url=server.api_url, log=str(server.log_path)), err=True)
+
+    def _ctrl_c(_signum, _frame) -> None:
+        # a Ctrl-C while Prefect's serve() is still registering the deployments was swallowed and left both
+        # running: stop the server and leave, whatever Prefect is doing (flows are safe to run again)
+        code = prefect_server.stop(server)
+        typer.echo(t("cli.serve.stopped", pid=server.pid, code=code), err=True)
+        os._exit(0)
+
+    signal.signal(signal.SIGINT, _ctrl_c)
     try:
         prefect_server.wait_healthy(server)
         typer.echo(t("cli.serve.serving", url=server.api_url, log=str(server.log_path), tz=settings.timezone,
