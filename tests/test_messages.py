@@ -4,6 +4,7 @@ never a literal sentence, and services raise only the project's error hierarchy.
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from pathlib import Path
 
@@ -34,11 +35,22 @@ def _name(node) -> str:
     return getattr(node, "id", "")
 
 
+def _factories(tree) -> set[str]:
+    """Helpers that build one of the project's errors (`def invalid(...) -> ValidationFailed`): raising
+    what they return is raising a project error."""
+    return {f.name for f in ast.walk(tree) if isinstance(f, ast.FunctionDef) and _name(f.returns) in ERRORS}
+
+
+@functools.lru_cache(maxsize=1)
+def _shared_factories() -> frozenset[str]:
+    """The factories every service module may call (a package's shared helper, e.g. processes.cases.invalid)."""
+    return frozenset().union(*(_factories(ast.parse(p.read_text(encoding="utf-8"))) for p in _service_modules()))
+
+
 def _problems(path: Path) -> list[str]:
     found = []
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    # local helpers that build one of the project's errors (`def _bad(...) -> PolicyError`) may be raised
-    factories = {f.name for f in ast.walk(tree) if isinstance(f, ast.FunctionDef) and _name(f.returns) in ERRORS}
+    factories = _factories(tree) | _shared_factories()
     for node in ast.walk(tree):
         where = f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', '?')}"
         if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):

@@ -30,7 +30,7 @@ from sqlmodel import select
 
 from cms_workflows.access import COMPANY_WIDE
 from cms_workflows.audit.commands import Command, command
-from cms_workflows.core.errors import Conflict, ValidationFailed, problem
+from cms_workflows.core.errors import Conflict, problem
 from cms_workflows.core.text import shown
 from cms_workflows.processes import cases
 from cms_workflows.processes import reports_carbon_review as report
@@ -52,10 +52,6 @@ PROCESS = register(Process(KIND, "CR", CARBON_REVIEW, clause="R-6.2.3", owner_po
 
 def _due(cmd: Command, stage: str) -> date:
     return cmd.uow.clock.today() + timedelta(days=STAGE_DAYS[stage])
-
-
-def _invalid(case_number: str, found: list[dict]) -> ValidationFailed:
-    return ValidationFailed("processes.invalid_input", number=case_number, problems=found)
 
 
 # ---------------------------------------------------------------- period and plan helpers
@@ -183,7 +179,7 @@ def open_review(cmd: Command, *, year: int, trigger: str = "initial", trigger_re
     if trigger == "change" and not change_code:
         found.append(problem("change_code", "processes.problem.required"))
     if found:
-        raise _invalid("-", found)
+        raise cases.invalid("-", found)
     key = case_key(trigger, year, change_code)
     existing = cases.find_case(cmd.uow, key)
     if existing is not None:
@@ -280,7 +276,7 @@ def plan(cmd: Command, number: str, *, period_start: date, period_end: date, bas
     if not acc.plan(uow):
         found.append(problem("plan", MSG + "problem.no_collection_plan"))
     if found:
-        raise _invalid(case.number, found)
+        raise cases.invalid(case.number, found)
     case.period_start, case.period_end, case.year = period_start, period_end, period_end.year
     data = {**cases.data_of(case), "base_year": base_year, "scope_version": version.version,
             "team": list(dict.fromkeys(team)), "lead": cmd.actor, "planned_on": uow.clock.today().isoformat()}
@@ -328,7 +324,7 @@ def record_analysis(cmd: Command, number: str, *, facility_potential: dict[str, 
         else:
             potentials[potential_field(*ref.split("/", 1))] = value
     if found:
-        raise _invalid(case.number, found)
+        raise cases.invalid(case.number, found)
     cases.touch(cmd, case)
     return cases.write_texts(cmd, case, {**texts, **potentials})
 
@@ -349,7 +345,7 @@ def add_benchmark(cmd: Command, number: str, *, name: str, value: float, basis: 
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1e6:
         found.append(problem("value", MSG + "problem.benchmark_value", value=shown(str(value))))
     if found:
-        raise _invalid(case.number, found)
+        raise cases.invalid(case.number, found)
     cases.touch(cmd, case)
     return cases.add_item(cmd, case, "benchmark", {"name": name.strip(), "value": float(value), "basis": basis,
                                                    "source": source.strip(), "kind": kind})
@@ -363,7 +359,7 @@ def finish_analysis(cmd: Command, number: str):
     cases.check_move(case, "analysis_done")
     missing = missing_analysis(cmd.uow, case)
     if missing:
-        raise _invalid(case.number, [problem(name, "processes.problem.input_missing") for name in missing])
+        raise cases.invalid(case.number, [problem(name, "processes.problem.input_missing") for name in missing])
     cases.settle_task(cmd, case, "analyse", outcome="analysed")
     cases.move(cmd, case, "analysis_done")
     return case
@@ -395,7 +391,7 @@ def submit_report(cmd: Command, number: str):
     case = cmd.subject
     cases.check_move(case, "submit_report")
     if not case.document_number:
-        raise _invalid(case.number, [problem("report", MSG + "problem.not_drafted")])
+        raise cases.invalid(case.number, [problem("report", MSG + "problem.not_drafted")])
     report.content(cmd.uow, case, cmd.actor)
     cases.settle_task(cmd, case, "report", outcome="submitted", record=case.document_number)
     cases.submit_report(cmd, case)

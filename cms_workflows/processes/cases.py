@@ -72,6 +72,25 @@ def data_of(case: Case) -> dict:
     return json.loads(case.data or "{}")
 
 
+def _json(value) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def set_data(cmd: Command, case: Case, **changes) -> dict:
+    """Change fields of the case's plan (its `data`), recorded in the command's event; the whole data."""
+    data = {**data_of(case), **changes}
+    case.data = _json(data)
+    cmd.uow.add(case)
+    cmd.payload.setdefault("data", {}).update(changes)
+    return data
+
+
+def invalid(case_or_number, found: list[dict]) -> ValidationFailed:
+    """The refusal of a case command's input: every problem by field, naming the case ("-" before one exists)."""
+    return ValidationFailed("processes.invalid_input", number=getattr(case_or_number, "number", case_or_number),
+                            problems=found)
+
+
 def display_name(uow, username: str) -> str:
     """A person as a report names them (their name, not their login)."""
     from cms_workflows.org.models import User
@@ -98,7 +117,7 @@ def open_case(cmd: Command, kind: str, *, key: str, site: str, trigger: str, tri
                 status=proc.lifecycle.initial.value, trigger=trigger, trigger_ref=trigger_ref[:200],
                 parent_id=parent.id if parent else None, year=year,
                 period_start=period[0] if period else None, period_end=period[1] if period else None, due=due,
-                data=json.dumps(data or {}, ensure_ascii=False, sort_keys=True, default=str),
+                data=_json(data or {}),
                 opened_by=cmd.actor, opened_at=now, stage_since=now, updated_at=now)
     uow.add(case)
     uow.flush()
@@ -168,7 +187,7 @@ def write_texts(cmd: Command, case: Case, texts: dict[str, str | None], *, requi
         if value is not None or name in required:
             found += text_problem(name, value, required=name in required)
     if found:
-        raise ValidationFailed("processes.invalid_input", number=case.number, problems=found)
+        raise invalid(case, found)
     written = {}
     for name, value in texts.items():
         if value is None:
@@ -195,7 +214,7 @@ def add_item(cmd: Command, case: Case, kind: str, data: dict, *, status: str = "
     seq = cmd.uow.exec(select(func.count()).select_from(CaseItem)
                        .where(CaseItem.case_id == case.id, CaseItem.kind == kind)).one() + 1
     item = CaseItem(case_id=case.id, kind=kind, seq=seq, status=status, task_key=task_key, created_by=cmd.actor,
-                    created_at=cmd.uow.clock.now(), data=json.dumps(data, ensure_ascii=False, sort_keys=True, default=str))
+                    created_at=cmd.uow.clock.now(), data=_json(data))
     cmd.uow.add(item)
     cmd.uow.flush()
     cmd.payload.setdefault("items", []).append({"kind": kind, "seq": seq, "status": status, "data": data})
@@ -207,7 +226,7 @@ def change_item(cmd: Command, item: CaseItem, *, data: dict | None = None, statu
     changed: dict = {"kind": item.kind, "seq": item.seq}
     if data is not None:
         merged = {**item_data(item), **data}
-        item.data = json.dumps(merged, ensure_ascii=False, sort_keys=True, default=str)
+        item.data = _json(merged)
         changed["data"] = data
     if status is not None:
         item.status = changed["status"] = status

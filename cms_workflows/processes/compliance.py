@@ -66,14 +66,6 @@ def _new_case(_uow, site: str = COMPANY_WIDE, *_args, **_kwargs) -> Resource:
     return Resource(f"case.{KIND}", site=site if isinstance(site, str) else COMPANY_WIDE)
 
 
-def _invalid(number: str, found: list[dict]) -> ValidationFailed:
-    return ValidationFailed("processes.invalid_input", number=number, problems=found)
-
-
-def _save_data(case: Case, **values) -> None:
-    case.data = json.dumps({**cases.data_of(case), **values}, ensure_ascii=False, sort_keys=True, default=str)
-
-
 # ---------------------------------------------------------------- stages
 
 def _plan_task(cmd: Command, case: Case) -> None:
@@ -162,7 +154,7 @@ def open_evaluation(cmd: Command, site: str = COMPANY_WIDE, trigger: str = "", r
     if site != COMPANY_WIDE and site not in site_codes(uow):
         found.append(problem("site", P + "problem.unknown_site", value=shown(site)))
     if found:
-        raise _invalid("-", found)
+        raise cases.invalid("-", found)
     today = uow.clock.today()
     key = key or f"{KIND}:{trigger}:{site}:{uow.clock.now().isoformat()}:{cmd.actor}"
     case = cases.open_case(cmd, KIND, key=key, site=site, trigger=trigger, trigger_ref=trigger_ref,
@@ -295,9 +287,9 @@ def start(cmd: Command, number: str, period_start, period_end, evaluators: list[
     if not obligations_in_scope(uow, case):
         found.append(problem("obligations", P + "problem.no_obligations"))
     if found:
-        raise _invalid(case.number, found)
+        raise cases.invalid(case.number, found)
     case.period_start, case.period_end = first, last
-    _save_data(case, evaluators=sorted(set(names)), obligations_seq=_latest_obligation_seq(uow), started_by=cmd.actor)
+    cases.set_data(cmd, case, evaluators=sorted(set(names)), obligations_seq=_latest_obligation_seq(uow), started_by=cmd.actor)
     uow.add(case)
     cmd.payload.update({"period": [first.isoformat(), last.isoformat()], "evaluators": sorted(set(names))})
     cases.settle_task(cmd, case, "plan", outcome="planned")
@@ -341,7 +333,7 @@ def evaluate(cmd: Command, number: str, seq: int, verdict: str, evidence: str, *
     if not isinstance(seq, int) or isinstance(seq, bool):
         found.insert(0, problem("seq", P + "problem.bad_seq", value=shown(str(seq))))
     if found:
-        raise _invalid(case.number, found)
+        raise cases.invalid(case.number, found)
     item = cases.get_item(uow, case, ITEM, seq)
     stored = None
     if evidence_file is not None:
@@ -392,7 +384,7 @@ def draft_report(cmd: Command, number: str, conclusion: str | None = None) -> st
     content = reports_compliance.content(uow, case)
     title = t(P + "record_title", locale=LOCALE, year=case.year, number=case.number)
     document = cases.draft_report(cmd, case, title=title, content=content, owner_department=DEPARTMENT)
-    _save_data(case, drafted_by=cmd.actor)
+    cases.set_data(cmd, case, drafted_by=cmd.actor)
     uow.add(case)
     cases.touch(cmd, case)
     return document

@@ -17,7 +17,6 @@ Public steps (the demo and the flows call these): `raise_nonconformity`, `ensure
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from datetime import date, timedelta
@@ -54,14 +53,6 @@ PROCESS = register(Process(KIND, "NC", CORRECTIVE_ACTION, clause="R-10.2", owner
 
 # ---------------------------------------------------------------- case data and stage checks
 
-def _set_data(cmd: Command, case: Case, **changes) -> dict:
-    data = {**cases.data_of(case), **changes}
-    case.data = json.dumps(data, ensure_ascii=False, sort_keys=True, default=str)
-    cmd.uow.add(case)
-    cmd.payload.setdefault("data", {}).update(changes)
-    return data
-
-
 def round_of(case: Case) -> int:
     """Analysis rounds: 1, then one more after each ineffective review."""
     return int(cases.data_of(case).get("round", 1))
@@ -72,11 +63,6 @@ def _require_stage(case: Case, stage: str, step: str) -> None:
     if case.status != stage:
         raise InvalidTransition("error.invalid_transition", action=Message(f"{MSG}step.{step}"),
                                 state=CORRECTIVE_ACTION.label(case.status))
-
-
-def _invalid(case: Case, found: list[dict]) -> None:
-    if found:
-        raise ValidationFailed("processes.invalid_input", number=case.number, problems=found)
 
 
 # ---------------------------------------------------------------- stage hooks and automatic steps
@@ -97,7 +83,7 @@ def _review_task(cmd: Command, case: Case) -> None:
     """The effectiveness review is due the set interval after the implementation (R-10.1 d)."""
     data = cases.data_of(case)
     due = cmd.uow.clock.today() + timedelta(days=int(data.get("review_after_days", REVIEW_AFTER_DAYS)))
-    _set_data(cmd, case, review_due=due.isoformat())
+    cases.set_data(cmd, case, review_due=due.isoformat())
     cases.stage_task(cmd, case, f"review{round_of(case)}", title_key="processes.task.nc_review", due=due,
                      position=REVIEWER_POSITION, params={"due": due.isoformat()})
 
@@ -303,7 +289,8 @@ def plan_actions(cmd: Command, number: str, actions: list[dict], review_after_da
                              value=shown(review_after_days)))
     if system_change is not None:
         found += _document_problem(uow, system_change)
-    _invalid(case, found)
+    if found:
+        raise cases.invalid(case, found)
     current = round_of(case)
     for entry in clean:
         item = cases.add_item(cmd, case, "action", {**entry, "round": current}, status="planned")
@@ -311,14 +298,14 @@ def plan_actions(cmd: Command, number: str, actions: list[dict], review_after_da
         cases.stage_task(cmd, case, f"action{item.seq}", title_key="processes.task.nc_action", due=entry["due"],
                          assignee=entry["owner"], params={"action": entry["action"]})
         cases.change_item(cmd, item, task_key=key)
-    _set_data(cmd, case, review_after_days=review_after_days)
+    cases.set_data(cmd, case, review_after_days=review_after_days)
     if system_change is not None:
         reason = t("processes.corrective_action.change_reason", locale="zh-CN", number=case.number,
                    description=_short(cases.text(uow, case, "description")))
         rev = docs.edit(uow, cmd.actor, system_change, change_reason=reason)
         cases.add_item(cmd, case, "document_change", {"document": system_change, "revision": rev.label,
                                                       "change_reason": reason, "round": current})
-        _set_data(cmd, case, system_change={"document": system_change, "revision": rev.label})
+        cases.set_data(cmd, case, system_change={"document": system_change, "revision": rev.label})
     cases.settle_task(cmd, case, f"analyse{current}", outcome="planned")
     cases.move(cmd, case, "plan_actions")
     return case
@@ -352,7 +339,8 @@ def review_effectiveness(cmd: Command, number: str, effective: bool, evidence: s
     found = cases.text_problem("evidence", evidence)
     if not isinstance(effective, bool):
         found.append(problem("effective", "processes.corrective_action.problem.yes_or_no", value=shown(effective)))
-    _invalid(case, found)
+    if found:
+        raise cases.invalid(case, found)
     due = date.fromisoformat(cases.data_of(case)["review_due"])
     if uow.clock.today() < due:
         raise InvalidTransition("processes.corrective_action.review_too_early", number=case.number, due=due.isoformat())
@@ -366,7 +354,7 @@ def review_effectiveness(cmd: Command, number: str, effective: bool, evidence: s
     if effective:
         cases.move(cmd, case, "review_effective")
     else:
-        _set_data(cmd, case, round=current + 1)
+        cases.set_data(cmd, case, round=current + 1)
         cases.move(cmd, case, "review_ineffective")
     return case
 
@@ -380,7 +368,7 @@ def write(cmd: Command, number: str, texts: dict[str, str]) -> Case:
     case = cmd.subject
     unknown = sorted(set(texts or {}) - set(WRITABLE))
     if not texts or unknown:
-        _invalid(case, [problem("texts", "processes.problem.unknown_choice", value=shown(", ".join(unknown)),
+        raise cases.invalid(case, [problem("texts", "processes.problem.unknown_choice", value=shown(", ".join(unknown)),
                                 known=", ".join(WRITABLE))])
     cases.touch(cmd, case)
     cases.write_texts(cmd, case, texts)

@@ -19,7 +19,7 @@ from datetime import date
 from sqlmodel import select
 
 from cms_workflows.audit.commands import Command, command
-from cms_workflows.core.errors import CmsError, ValidationFailed, problem
+from cms_workflows.core.errors import CmsError, ValidationFailed
 from cms_workflows.processes import cases
 from cms_workflows.processes.models import Case
 from cms_workflows.processes.registry import process, processes
@@ -134,7 +134,3 @@ def cancel_case(cmd: Command, number: str, reason: str) -> Case:
             tasks.cancel(cmd.uow, cmd.actor, task.id, reason.strip())
     cmd.payload["reason"] = reason.strip()
     return case
-
-
-def require_problem(field_name: str, key: str, **params) -> ValidationFailed:
-    return ValidationFailed("processes.invalid_input", problems=[problem(field_name, key, **params)])

@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import date, timedelta
 from functools import lru_cache
@@ -28,7 +27,7 @@ from sqlmodel import select
 from cms_workflows.access import COMPANY_WIDE, get_access
 from cms_workflows.access.roles import load_roles
 from cms_workflows.audit.commands import Command, command
-from cms_workflows.core.errors import AccessDenied, Conflict, InvalidTransition, NotFound, ValidationFailed, problem
+from cms_workflows.core.errors import AccessDenied, Conflict, InvalidTransition, NotFound, problem
 from cms_workflows.core.i18n import Message
 from cms_workflows.core.text import shown
 from cms_workflows.processes import cases, corrective_action
@@ -136,11 +135,6 @@ def plan_problems(uow, *, site, departments, scope, criteria, start, end, year: 
                 "criteria": criteria.strip(), "start": first.isoformat(), "end": last.isoformat()}
 
 
-def _invalid(case_or_number, found: list[dict]) -> ValidationFailed:
-    return ValidationFailed("processes.invalid_input", number=getattr(case_or_number, "number", case_or_number),
-                            problems=found)
-
-
 def _require_kind(case: Case, kind: str) -> None:
     if case.kind != kind:
         raise NotFound("processes.internal_audit.wrong_kind", number=case.number, kind=Message(f"processes.kind.{kind}"))
@@ -166,12 +160,6 @@ def _require_team(cmd: Command, case: Case) -> None:
 def _require_lead(cmd: Command, case: Case) -> None:
     if str(cmd.actor) != cases.data_of(case).get("lead_auditor"):
         raise AccessDenied("processes.internal_audit.lead_only", username=str(cmd.actor), number=case.number)
-
-
-def _set_data(cmd: Command, case: Case, changes: dict) -> None:
-    case.data = json.dumps({**cases.data_of(case), **changes}, ensure_ascii=False, sort_keys=True, default=str)
-    cmd.uow.add(case)
-    cmd.payload.setdefault("data", {}).update(changes)
 
 
 # ---------------------------------------------------------------- stage hooks and automatic steps
@@ -252,7 +240,7 @@ def open_programme(cmd: Command, *, year: int, site: str = COMPANY_WIDE, trigger
     if site != COMPANY_WIDE and site not in site_codes(cmd.uow):
         found.append(problem("site", "processes.internal_audit.problem.unknown_site", value=shown(site)))
     if found:
-        raise _invalid("-", found)
+        raise cases.invalid("-", found)
     existing = cases.find_case(cmd.uow, programme_key(year))
     if existing is not None:
         raise Conflict("processes.internal_audit.programme_exists", year=year, number=existing.number)
@@ -305,7 +293,7 @@ def plan_audit_in_programme(cmd: Command, number: str, *, site: str, departments
                                 start=start, end=end, year=case.year)
     item = cases.get_item(cmd.uow, case, "audit", seq) if seq is not None else None
     if found:
-        raise _invalid(case, found)
+        raise cases.invalid(case, found)
     cases.touch(cmd, case)
     if item is not None:
         return cases.change_item(cmd, item, data=data)
@@ -320,7 +308,7 @@ def finish_programme(cmd: Command, number: str) -> str:
     _require_kind(case, PROGRAMME_KIND)
     cases.check_move(case, "programme_done")
     if not cases.items(cmd.uow, case, "audit"):
-        raise _invalid(case, [problem("audits", "processes.internal_audit.problem.no_audits")])
+        raise cases.invalid(case, [problem("audits", "processes.internal_audit.problem.no_audits")])
     cases.settle_task(cmd, case, "programme", outcome="planned")
     return cases.move(cmd, case, "programme_done")
 
@@ -341,7 +329,7 @@ def _submit(cmd: Command, case: Case) -> None:
     """Submit the drafted report to its route; the report's task is done."""
     _require_stage(case, "reporting")
     if not case.document_number:
-        raise _invalid(case, [problem("report", "processes.internal_audit.problem.no_draft")])
+        raise cases.invalid(case, [problem("report", "processes.internal_audit.problem.no_draft")])
     cases.submit_report(cmd, case)
     _settle_report_tasks(cmd, case)
 
@@ -369,7 +357,7 @@ def open_audit(cmd: Command, *, site: str, programme: str | None = None, seq: in
         _require_stage(parent, "approved")
         data = cases.item_data(cases.get_item(uow, parent, "audit", seq))
         if site != data["site"]:
-            raise _invalid(parent, [problem("site", "processes.internal_audit.problem.site_differs",
+            raise cases.invalid(parent, [problem("site", "processes.internal_audit.problem.site_differs",
                                             value=shown(site), planned=data["site"])])
         key, trigger, ref, year = audit_key(parent, seq), "programme", f"{parent.number}:{seq}", parent.year
         existing = cases.find_case(uow, key)
@@ -379,7 +367,7 @@ def open_audit(cmd: Command, *, site: str, programme: str | None = None, seq: in
         found, data = plan_problems(uow, site=site, departments=departments, scope=scope, criteria=criteria,
                                     start=start, end=end, year=None)
         if found:
-            raise _invalid("-", found)
+            raise cases.invalid("-", found)
         parent, trigger, ref = None, "manual", ""
         key, year = f"{KIND}:unplanned:{uow.clock.now().isoformat()}:{cmd.actor}", _day(data["start"]).year
     first, last = date.fromisoformat(data["start"]), date.fromisoformat(data["end"])
@@ -443,10 +431,10 @@ def plan(cmd: Command, number: str, *, lead_auditor: str, auditors: list[str] = 
                                 start=start or planned["start"], end=end or planned["end"], year=case.year)
     found += _team_problems(cmd.uow, case, lead_auditor, auditors)
     if found:
-        raise _invalid(case, found)
+        raise cases.invalid(case, found)
     team = list(dict.fromkeys([lead_auditor, *auditors]))
     require_objectivity(cmd.uow, case, team, data["departments"])
-    _set_data(cmd, case, {**data, "lead_auditor": lead_auditor, "auditors": team})
+    cases.set_data(cmd, case, **{**data, "lead_auditor": lead_auditor, "auditors": team})
     case.period_start, case.period_end = date.fromisoformat(data["start"]), date.fromisoformat(data["end"])
     case.due = case.period_end
     if not cases.items(cmd.uow, case, "checklist"):
@@ -472,7 +460,7 @@ def answer_checklist(cmd: Command, number: str, seq: int, *, result: str, eviden
     if result not in RESULTS:
         found.append(problem("result", "processes.problem.unknown_choice", value=shown(result), known=", ".join(RESULTS)))
     if found:
-        raise _invalid(case, found)
+        raise cases.invalid(case, found)
     cases.touch(cmd, case)
     _mark_fieldwork_started(cmd, case)
     return cases.change_item(cmd, item, data={"result": result, "evidence": evidence.strip(),
@@ -525,7 +513,7 @@ def record_finding(cmd: Command, number: str, *, category: str, clause: str, dep
     found = _finding_problems(case, category, clause, department, description, evidence, site, owner_position,
                               site_codes(cmd.uow))
     if found:
-        raise _invalid(case, found)
+        raise cases.invalid(case, found)
     cases.touch(cmd, case)
     _mark_fieldwork_started(cmd, case)
     item = cases.add_item(cmd, case, "finding", {
@@ -552,10 +540,10 @@ def finish_fieldwork(cmd: Command, number: str) -> str:
     _require_lead(cmd, case)
     open_items = [i for i in cases.items(cmd.uow, case, "checklist") if i.status == "open"]
     if open_items:
-        raise _invalid(case, [problem(f"checklist[{i.seq}]", "processes.internal_audit.problem.unanswered",
+        raise cases.invalid(case, [problem(f"checklist[{i.seq}]", "processes.internal_audit.problem.unanswered",
                                       id=cases.item_data(i).get("id", i.seq)) for i in open_items])
     _settle_fieldwork(cmd, case)
-    _set_data(cmd, case, {"fieldwork_end": cmd.uow.clock.today().isoformat()})
+    cases.set_data(cmd, case, fieldwork_end=cmd.uow.clock.today().isoformat())
     return cases.move(cmd, case, "fieldwork_done")
 
 
@@ -573,7 +561,7 @@ def _mark_fieldwork_started(cmd: Command, case: Case) -> None:
     """The fieldwork's first day is the day of its first answer or finding (the report gives the dates it
     really took place, not only the planned ones)."""
     if not cases.data_of(case).get("fieldwork_start"):
-        _set_data(cmd, case, {"fieldwork_start": cmd.uow.clock.today().isoformat()})
+        cases.set_data(cmd, case, fieldwork_start=cmd.uow.clock.today().isoformat())
 
 
 @command("processes.internal_audit.draft_report", action="audit", resource=cases.case_loader,

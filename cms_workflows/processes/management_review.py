@@ -22,14 +22,13 @@ Public for the demo and the flows: `open_review`, `refresh_inputs`, `confirm_inp
 
 from __future__ import annotations
 
-import json
 from datetime import date, timedelta
 
 from sqlmodel import select
 
 from cms_workflows.access import COMPANY_WIDE, known_position_codes
 from cms_workflows.audit.commands import Command, command
-from cms_workflows.core.errors import Conflict, ValidationFailed, problem
+from cms_workflows.core.errors import Conflict, problem
 from cms_workflows.core.i18n import t
 from cms_workflows.core.text import shown
 from cms_workflows.processes import cases, review_inputs
@@ -56,10 +55,6 @@ PROCESS = register(Process(KIND, "MR", MANAGEMENT_REVIEW, clause="R-9.3", owner_
                            report_template="management_review_minutes"))
 
 
-def _set_data(case: Case, **values) -> None:
-    case.data = json.dumps({**cases.data_of(case), **values}, ensure_ascii=False, sort_keys=True, default=str)
-
-
 def meeting_date(case: Case) -> date:
     return date.fromisoformat(cases.data_of(case)["meeting_date"])
 
@@ -76,7 +71,7 @@ def _assemble(cmd: Command, case: Case) -> None:
             cases.add_item(cmd, case, "input", entry)
         elif cases.item_data(item) != entry:
             cases.change_item(cmd, item, data=entry)
-    _set_data(case, since=w.since.isoformat(), until=w.until.isoformat(),
+    cases.set_data(cmd, case, since=w.since.isoformat(), until=w.until.isoformat(),
               previous=w.previous.number if w.previous else None)
     cmd.uow.add(case)
 
@@ -138,16 +133,12 @@ PROCESS.auto.update({
 
 # ---------------------------------------------------------------- opening
 
-def _invalid(number: str, found: list[dict]) -> ValidationFailed:
-    return ValidationFailed("processes.invalid_input", number=number, problems=found)
-
-
 @command("processes.management_review.open", action="open", resource=cases.new_case_at(KIND),
          audit_object=cases.AUDIT_OBJECT)
 def open_review(cmd: Command, *, meeting_date: date, trigger: str = "manual", trigger_ref: str = "") -> Case:
     """Open the year's review for its planned meeting date; its input pack is assembled at once."""
     if not isinstance(meeting_date, date):
-        raise _invalid("-", [problem("meeting_date", P + "problem.bad_date")])
+        raise cases.invalid("-", [problem("meeting_date", P + "problem.bad_date")])
     year = meeting_date.year
     existing = cases.find_case(cmd.uow, f"{KIND}:{year}")
     if existing is not None:
@@ -241,7 +232,7 @@ def record_decision(cmd: Command, number: str, *, output: str, decision: str, ow
     elif due < cmd.uow.clock.today():
         found.append(problem("due", P + "problem.due_past", due=due.isoformat()))
     if found:
-        raise _invalid(case.number, found)
+        raise cases.invalid(case.number, found)
     cases.touch(cmd, case)
     return cases.add_item(cmd, case, "decision", {"output": output, "decision": decision.strip(),
                                                   "owner_position": owner_position, "site": site,
@@ -282,9 +273,9 @@ def close_meeting(cmd: Command, number: str, *, chair: str, attendees: list[str]
     if not cases.items(cmd.uow, case, "decision"):
         found.append(problem("decisions", P + "problem.no_decision"))
     if found:
-        raise _invalid(case.number, found)
+        raise cases.invalid(case.number, found)
     cases.write_texts(cmd, case, {"conclusion": conclusion}, required=("conclusion",))
-    _set_data(case, chair=chair, attendees=list(dict.fromkeys(attendees)), meeting_date=meeting_date.isoformat())
+    cases.set_data(cmd, case, chair=chair, attendees=list(dict.fromkeys(attendees)), meeting_date=meeting_date.isoformat())
     cmd.payload.update({"chair": chair, "attendees": list(dict.fromkeys(attendees)),
                         "meeting_date": meeting_date.isoformat()})
     cases.settle_task(cmd, case, "meeting", outcome=t(P + "meeting_closed", "zh-CN"))
@@ -308,12 +299,12 @@ def revise_minutes(cmd: Command, number: str, *, conclusion: str | None = None,
     if conclusion is None and attendees is None:
         found.append(problem("conclusion", "processes.problem.required"))
     if found:
-        raise _invalid(case.number, found)
+        raise cases.invalid(case.number, found)
     cases.touch(cmd, case)
     if conclusion is not None:
         cases.write_texts(cmd, case, {"conclusion": conclusion})
     if attendees is not None:
-        _set_data(case, attendees=list(dict.fromkeys(attendees)))
+        cases.set_data(cmd, case, attendees=list(dict.fromkeys(attendees)))
         cmd.payload["attendees"] = list(dict.fromkeys(attendees))
     return case
 
@@ -325,7 +316,7 @@ def draft_report(cmd: Command, number: str) -> str:
     case = cmd.subject
     _in_stage(case, "reporting", "submit_report")
     if cmd.actor == cases.data_of(case).get("chair"):
-        raise _invalid(case.number, [problem("author", P + "problem.chair_drafts", chair=cmd.actor)])
+        raise cases.invalid(case.number, [problem("author", P + "problem.chair_drafts", chair=cmd.actor)])
     content = reports.content(cmd.uow, case)
     cases.touch(cmd, case)
     return cases.draft_report(cmd, case, title=t(P + "report_title", "zh-CN", year=case.year),
@@ -338,7 +329,7 @@ def submit_report(cmd: Command, number: str) -> Case:
     case = cmd.subject
     cases.check_move(case, "submit_report")
     if not case.document_number:
-        raise _invalid(case.number, [problem("report", P + "problem.not_drafted")])
+        raise cases.invalid(case.number, [problem("report", P + "problem.not_drafted")])
     cases.submit_report(cmd, case)
     cases.settle_task(cmd, case, "minutes", outcome=t(P + "minutes_submitted", "zh-CN"))
     return case
