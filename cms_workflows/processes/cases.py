@@ -85,6 +85,16 @@ def set_data(cmd: Command, case: Case, **changes) -> dict:
     return data
 
 
+def day_text(value: date | str | None, locale: str = "zh-CN") -> str:
+    """A day as a report writes it (the reports are Chinese documents); "" for none."""
+    from cms_workflows.core.i18n import t
+
+    if not value:
+        return ""
+    day = date.fromisoformat(value) if isinstance(value, str) else value
+    return t("processes.date", locale=locale, year=day.year, month=day.month, day=day.day)
+
+
 def invalid(case_or_number, found: list[dict]) -> ValidationFailed:
     """The refusal of a case command's input: every problem by field, naming the case ("-" before one exists)."""
     return ValidationFailed("processes.invalid_input", number=getattr(case_or_number, "number", case_or_number),

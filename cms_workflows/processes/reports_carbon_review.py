@@ -44,10 +44,6 @@ def ratio(value: float) -> str:
     return f"{value:.3f}"
 
 
-def day_text(day: date) -> str:
-    return say("date", year=day.year, month=day.month, day=day.day)
-
-
 # ---------------------------------------------------------------- the case's period, plan and facilities
 
 def months_of(case) -> tuple[str, str]:
@@ -151,7 +147,7 @@ def _instruments(uow, on: date) -> tuple[list[dict], str]:
             status = say("instrument_valid", last=i.last_calibrated.isoformat(),
                          due=i.next_due.isoformat() if i.next_due else "-")
         rows.append({"instrument": i.name, "accuracy": i.accuracy_class, "measures": i.measures, "status": status})
-    text = say("monitoring", count=len(rows), valid=valid, overdue=overdue, never=never, day=day_text(on)) \
+    text = say("monitoring", count=len(rows), valid=valid, overdue=overdue, never=never, day=cases.day_text(on)) \
         if rows else ""
     return rows, text
 
@@ -198,7 +194,7 @@ def _projects(uow, case) -> str:
     if not found:
         return say("projects_none")
     parts = [say("project", title=c.title, kind=t(f"registers.changes.kind.{c.kind}", LANG),
-                 status=t(f"registers.changes.status.{c.status}", LANG), planned=day_text(c.planned_on),
+                 status=t(f"registers.changes.status.{c.status}", LANG), planned=cases.day_text(c.planned_on),
                  purpose=c.purpose) for c in found]
     return "\n".join(parts)
 
@@ -210,7 +206,7 @@ def _compliance(uow) -> str:
                       .order_by(Case.closed_at.desc(), Case.id.desc())).first()
     if latest is None:
         return say("compliance_none")
-    return say("compliance_approved", number=latest.number, day=day_text(latest.closed_at.date()),
+    return say("compliance_approved", number=latest.number, day=cases.day_text(latest.closed_at.date()),
                document=latest.document_number or "-")
 
 
@@ -271,15 +267,15 @@ def _scope(uow, case) -> str:
         kinds[e.kind].append(e.name)
     parts = [say("scope_part", kind=say(f"scope_kind.{k}"), names="、".join(v)) for k, v in kinds.items()]
     return say("scope", version=version.version,
-               approved=day_text(version.approved_on) if version.approved_on else "-", parts="；".join(parts))
+               approved=cases.day_text(version.approved_on) if version.approved_on else "-", parts="；".join(parts))
 
 
 def _arrangement(uow, case, users: dict) -> str:
     data = cases.data_of(case)
     lead = data.get("lead") or case.opened_by
     members = [users.get(u, u) for u in data.get("team", []) if u != lead]
-    text = say("arrangement", lead=users.get(lead, lead), planned=day_text(date.fromisoformat(data["planned_on"])),
-               drafted=day_text(uow.clock.today()))
+    text = say("arrangement", lead=users.get(lead, lead), planned=cases.day_text(date.fromisoformat(data["planned_on"])),
+               drafted=cases.day_text(uow.clock.today()))
     return text + (say("arrangement_members", members="、".join(members), count=len(members)) if members else "")
 
 
@@ -324,7 +320,7 @@ def content(uow, case, actor: str) -> dict:
         "purpose": texts["purpose"],
         "basis": texts["basis"],
         "base_year": say("base_year", year=base_year),
-        "period": say("period", start=day_text(case.period_start), end=day_text(case.period_end)),
+        "period": say("period", start=cases.day_text(case.period_start), end=cases.day_text(case.period_end)),
         "scope": scope_text,
         "arrangement": _arrangement(uow, case, users),
         "methods": texts["methods"],

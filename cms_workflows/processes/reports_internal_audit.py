@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
 
 from sqlmodel import select
 
@@ -55,11 +54,6 @@ def department_name(code: str, locale: str | None = REPORT_LOCALE) -> str:
     return pick(found["name_zh"], found["name_en"], locale) if found else code
 
 
-def day_text(day: date | str, locale: str = REPORT_LOCALE) -> str:
-    day = date.fromisoformat(day) if isinstance(day, str) else day
-    return t(P + "report.date", locale=locale, year=day.year, month=day.month, day=day.day)
-
-
 def _departments_text(codes, locale: str = REPORT_LOCALE) -> str:
     return t(P + "report.list_separator", locale=locale).join(department_name(c, locale) for c in codes)
 
@@ -95,8 +89,8 @@ def programme_content(uow, case: Case) -> dict:
                       departments=_departments_text(audit["departments"], loc)),
             "requirement": t(P + "programme.row_criteria", locale=loc, criteria=audit["criteria"]),
             "record": t(P + "programme.row_scope", locale=loc, scope=audit["scope"]),
-            "remark": t(P + "report.dates", locale=loc, start=day_text(audit["start"], loc),
-                        end=day_text(audit["end"], loc)),
+            "remark": t(P + "report.dates", locale=loc, start=cases.day_text(audit["start"], loc),
+                        end=cases.day_text(audit["end"], loc)),
         })
     cases.require_inputs(case, {"audits": rows})
     instructions = t(P + "programme.instructions", locale=loc, year=case.year, count=str(len(rows)))
@@ -152,7 +146,7 @@ def audit_content(uow, case: Case) -> dict:
                  departments=_departments_text(data["departments"], loc))
     # the days the fieldwork took place (its first answer or finding, its closing), else the planned ones
     start, end = data.get("fieldwork_start") or data["start"], data.get("fieldwork_end") or data["end"]
-    dates = t(P + "report.dates", locale=loc, start=day_text(start, loc), end=day_text(end, loc))
+    dates = t(P + "report.dates", locale=loc, start=cases.day_text(start, loc), end=cases.day_text(end, loc))
     return {
         "audit_no": case.number,
         "audit_dates": dates,

@@ -8,8 +8,6 @@ conclusion as entered when the meeting was closed. A missing input blocks the dr
 
 from __future__ import annotations
 
-from datetime import date
-
 from cms_workflows.access import COMPANY_WIDE, position_labels
 from cms_workflows.core.i18n import t
 from cms_workflows.processes import cases, review_inputs
@@ -21,13 +19,6 @@ P = "processes.management_review."
 
 def _t(key: str, **params) -> str:
     return t(P + key, DOC_LOCALE, **params)
-
-
-def day_text(value: str | date | None) -> str:
-    if not value:
-        return ""
-    day = date.fromisoformat(value) if isinstance(value, str) else value
-    return _t("date", year=day.year, month=day.month, day=day.day)
 
 
 def _names(uow) -> tuple[dict[str, str], dict[str, str]]:
@@ -85,7 +76,7 @@ def content(uow, case: Case) -> dict:
     users, sites = _names(uow)
     attendees = _t("list_sep").join(users.get(u, u) for u in data.get("attendees") or [])
     result = {
-        "meeting_date": day_text(data.get("meeting_date")),
+        "meeting_date": cases.day_text(data.get("meeting_date")),
         "chair": chair_text(uow, data.get("chair"), users),
         "attendees": attendees,
         "inputs": inputs(uow, case),

@@ -143,7 +143,7 @@ def issues_risks(uow, w: Window) -> dict:
     changed_issues = [i for i in issues if i not in new_issues and _within(uow, i.changed_at, w)]
     new_risks = [r for r in risks if _within(uow, r.created_at, w)]
     changed_risks = [r for r in risks if r not in new_risks and _within(uow, r.changed_at, w)]
-    return section("issues_risks", since=_t("date", year=w.since.year, month=w.since.month, day=w.since.day),
+    return section("issues_risks", since=cases.day_text(w.since),
                    issues=_n(len(issues)), new_issues=_n(len(new_issues)), changed_issues=_n(len(changed_issues)),
                    external=_n(sum(1 for i in new_issues + changed_issues if i.context == "external")),
                    internal=_n(sum(1 for i in new_issues + changed_issues if i.context == "internal")),
@@ -275,7 +275,7 @@ def compliance(uow, w: Window) -> dict:
         raised += item.linked_case_id is not None
     approved = _day(uow, latest.closed_at)
     return section("compliance", number=latest.number,
-                   approved=_t("date", year=approved.year, month=approved.month, day=approved.day),
+                   approved=cases.day_text(approved),
                    evaluated=_n(len(items)), compliant=_n(verdicts["compliant"]),
                    noncompliant=_n(verdicts["noncompliant"]), not_applicable=_n(verdicts["not_applicable"]),
                    other=_n(verdicts["other"]), raised=_n(raised))

@@ -19,7 +19,6 @@ from cms_workflows.documents import approval
 from cms_workflows.documents.queries import revision_file
 from cms_workflows.processes import cases, engine
 from cms_workflows.processes import internal_audit as ia
-from cms_workflows.processes import reports_internal_audit as reports
 from cms_workflows.processes.models import Case
 from tests.processes.helpers import GM, case_of, decide_report, do, view
 
@@ -219,7 +218,7 @@ def test_happy_path_through_every_stage_with_the_checklist_findings_and_report(d
     assert {t.key.rsplit(":", 1)[1]: t.completed_by for t in shown.tasks if "fieldwork" in t.key} == {A1: A1, A2: A2}
     text, _tables = report_text(db, number)
     assert "陈晓梅（组长）、刘伟" in text and "长沙水泥厂：生产部门、采购部门" in text and CONCLUSION in text
-    today = reports.day_text(db.clock.today())
+    today = cases.day_text(db.clock.today())
     assert f"审核日期 {today}至{today}" in text  # the days the fieldwork took place, not only the planned ones
 
 
