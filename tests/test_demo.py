@@ -28,6 +28,7 @@ def test_cms_demo_runs_end_to_end_and_its_evidence_verifies(tmp_path):
     assert {p.name for p in (tmp_path / "demo" / "documents").glob("*.docx")} >= {
         "HN01-PR-001-A-superseded.docx", "HN01-PR-001-B.docx", "HN02-PR-001-C.docx", "CMS-EX-001-A.docx"}
     _the_pdca_year_ran(tmp_path / "demo", r.stdout)
+    _the_year_opens_in_the_web_app(tmp_path / "demo", r.stdout)
     # running it again starts from a fresh database in the same folder
     again = subprocess.run([sys.executable, "-m", "cms_workflows.cli", "demo", "--dir", str(tmp_path / "demo")],
                            capture_output=True, text=True, env=env, timeout=1800)
@@ -69,3 +70,29 @@ def _the_pdca_year_ran(folder, out: str) -> None:
     text = "\n".join(p.text for p in Document(folder / "documents" / f"{review.document_number}-1.0.docx").paragraphs)
     assert "水泥" in text and "冲压" in text and "汽车零部件" not in text
     assert "Prefect" in out
+
+
+def _the_year_opens_in_the_web_app(folder, stdout: str) -> None:
+    """As the demo's last line says: its people sign in to the web app with the passwords it wrote and see the
+    year's cases and documents."""
+    from fastapi.testclient import TestClient
+
+    from cms_workflows.core.config import get_settings
+    from cms_workflows.core.db import Database
+    from cms_workflows.web.app import create_app
+    from cms_workflows.web.session import LOGIN_CSRF_COOKIE
+
+    assert "cms serve" in stdout.splitlines()[-1]
+    accounts = dict(line.split("\t") for line in (folder / "demo-accounts.txt").read_text().splitlines())
+    db = Database.from_settings(get_settings(data_dir=folder, database_url=None, audit_key=None, locale="zh-CN"))
+    try:
+        client = TestClient(create_app(db), follow_redirects=False)
+        client.get("/login")
+        signed_in = client.post("/login", data={"username": "carbon.lead", "password": accounts["carbon.lead"],
+                                                "csrf_token": client.cookies.get(LOGIN_CSRF_COOKIE), "next": "/cases"})
+        assert signed_in.status_code == 303 and signed_in.headers["location"] == "/cases"
+        cases = client.get("/cases")
+        assert cases.status_code == 200 and "管理评审" in cases.text and "碳评审" in cases.text
+        assert "CMS-PO-001" in client.get("/documents").text
+    finally:
+        db.dispose()

@@ -31,6 +31,7 @@ from cms_workflows.accounting.models import (
     PlanItem,
     ProductionOutput,
 )
+from cms_workflows.audit import events_for
 from cms_workflows.core.errors import Conflict, NotFound, ValidationFailed, problem
 from cms_workflows.core.limits import limits
 from cms_workflows.core.text import shown
@@ -273,4 +274,58 @@ def triggers(uow, site: str | None = None) -> list[BaselineTrigger]:
     q = select(BaselineTrigger).order_by(BaselineTrigger.id)
     if site:
         q = q.where(BaselineTrigger.site == site)
+    return list(uow.exec(q))
+
+
+# ------------------------------------------------------------------ run lists (web)
+
+def run_site_map(uow) -> dict[int, list[str]]:
+    """Each run's sites as found in its results (a run over "*" covers the sites that had data)."""
+    rows = uow.connection().execute(
+        select(CalculationResult.run_id, CalculationResult.site).distinct()).all()
+    out: dict[int, list[str]] = {}
+    for run_id, site in rows:
+        out.setdefault(run_id, []).append(site)
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def list_runs(uow, username: str, site: str | None = None) -> list[tuple[CalculationRun, list[str]]]:
+    """Runs, newest first, with their sites; only those at `site` when given."""
+    access.require(uow, username, "read", Resource("calculation", site=site or "*"))
+    sites = run_site_map(uow)
+    runs = uow.exec(select(CalculationRun).order_by(CalculationRun.id.desc()))
+    return [(r, sites.get(r.id, [])) for r in runs if not site or site in sites.get(r.id, [])]
+
+
+# ------------------------------------------------------------------ approvals as recorded (web)
+
+APPROVAL_EVENTS = {"acc_run": ("calculation", "accounting.run.approve"),
+                   "acc_baseline": ("baseline", "accounting.baseline.approve")}
+
+
+def approvals(uow, username: str, audit_object: str, object_id: int | None = None,
+              site: str | None = None) -> dict[int, dict]:
+    """Runs' or baselines' approvals as the audit trail holds them: id → {by, at, comment}. Whoever may
+    read the run or baseline may read why it was approved (the approval is evidence, R-9.1, X-2)."""
+    object_type, event = APPROVAL_EVENTS[audit_object]
+    access.require(uow, username, "read", Resource(object_type, site=site or "*"))
+    out = {}
+    for e in events_for(uow, audit_object, object_id, event=event):
+        payload = json.loads(e.payload or "{}")
+        out[int(e.object_id)] = {"by": e.actor, "at": e.occurred_at, "comment": payload.get("comment", "")}
+    return out
+
+
+def list_baselines(uow, username: str, site: str | None = None) -> list[Baseline]:
+    """Every baseline, newest first (proposed, approved and superseded); the caller keeps a site's."""
+    access.require(uow, username, "read", Resource("baseline", site=site or "*"))
+    return list(uow.exec(select(Baseline).order_by(Baseline.id.desc())))
+
+
+def outputs(uow, username: str, site: str | None = None) -> list[ProductionOutput]:
+    """The production output recorded (Annex F denominators), newest month first."""
+    access.require(uow, username, "read", Resource("activity_data", site=site or "*"))
+    q = select(ProductionOutput).order_by(ProductionOutput.period.desc(), ProductionOutput.site)
+    if site:
+        q = q.where(ProductionOutput.site == site)
     return list(uow.exec(q))

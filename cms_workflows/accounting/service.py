@@ -56,9 +56,11 @@ from cms_workflows.accounting.states import BASELINE, RUN, BaselineStatus, run_c
 from cms_workflows.audit.commands import Command, command
 from cms_workflows.core.errors import Conflict, NotFound, ValidationFailed, problem
 from cms_workflows.core.limits import limits
+from cms_workflows.core.text import check_text
 from cms_workflows.org.queries import site_codes
 
 PARAMETERS = ("ncv", "carbon_content", "oxidation", "ef", "gwp", "calcination", "cao_fraction", "mgo_fraction")
+COMMENT_LIMIT = 2000
 ACTIVITY_COLUMNS = ["site", "production_unit", "facility", "category", "material", "period", "quantity", "unit",
                     "data_source", "evidence_ref"]
 
@@ -352,10 +354,12 @@ def _run_to_approve(uow, run_id: int, *_args, **_kwargs) -> Resource:
 
 @command("accounting.run.approve", action="approve", resource=_run_to_approve, authorize=_at_each_site,
          audit_object="acc_run")
-def approve_run(cmd: Command, run_id: int) -> pd.DataFrame:
+def approve_run(cmd: Command, run_id: int, comment: str = "") -> pd.DataFrame:
     """Top management approves a run: it becomes official, closes its months (locks them to the run),
-    and for a recalculation replaces the locked figures (R-6.3.2.4)."""
+    and for a recalculation replaces the locked figures (R-6.3.2.4). The approver's comment (why) is
+    part of the event: the approval is evidence (R-9.1, X-2)."""
     uow = cmd.uow
+    comment = approval_comment(comment)
     run: CalculationRun = cmd.subject.loaded["run"]
     official = RUN.target(run.status, "approve_run")
     locked = locks(uow, run.first_period, run.last_period, run_sites(run))
@@ -380,8 +384,19 @@ def approve_run(cmd: Command, run_id: int) -> pd.DataFrame:
     uow.add(run)
     uow.flush()
     cmd.payload = {"recalculation": run.is_recalculation, "replaced_runs": sorted(set(locked.values())),
-                   "differences": diff.to_dict("records")[:200], "total_tco2e": run.total_tco2e}
+                   "differences": diff.to_dict("records")[:200], "total_tco2e": run.total_tco2e,
+                   "comment": comment}
     return diff
+
+
+def approval_comment(comment: str | None) -> str:
+    """An approver's comment: multi-line text without control characters, at most `COMMENT_LIMIT` characters."""
+    text = (comment or "").strip()
+    check_text("accounting.invalid_comment", multiline=True, comment=text)
+    if len(text) > COMMENT_LIMIT:
+        raise ValidationFailed("accounting.invalid_comment", problems=[
+            problem("comment", "accounting.problem.too_long", length=len(text), limit=COMMENT_LIMIT)])
+    return text
 
 
 # ------------------------------------------------------------------ baselines
@@ -424,8 +439,10 @@ def _baseline(uow, baseline_id: int, *_args, **_kwargs) -> Resource:
 
 
 @command("accounting.baseline.approve", action="approve", resource=_baseline, audit_object="acc_baseline")
-def approve_baseline(cmd: Command, baseline_id: int) -> None:
+def approve_baseline(cmd: Command, baseline_id: int, comment: str = "") -> None:
+    """Top management approves a proposed baseline, with its comment in the event (R-9.1.1.3)."""
     uow = cmd.uow
+    comment = approval_comment(comment)
     row: Baseline = cmd.subject
     approved = BASELINE.target(row.status, "approve_baseline")
     for old in uow.exec(select(Baseline).where(Baseline.level == row.level, Baseline.scope == row.scope,
@@ -435,7 +452,7 @@ def approve_baseline(cmd: Command, baseline_id: int) -> None:
     row.status, row.approved_by, row.approved_at = approved, cmd.actor, uow.clock.now()
     uow.add(row)
     uow.flush()
-    cmd.payload = {"level": row.level, "scope": row.scope}
+    cmd.payload = {"level": row.level, "scope": row.scope, "comment": comment}
 
 
 def _trigger_site(_uow, site: str, *_args, **_kwargs) -> Resource:

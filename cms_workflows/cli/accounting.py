@@ -113,9 +113,9 @@ def calculate(ctx: typer.Context, first: str, last: str, site: list[str] | None 
 
 
 @app.command("approve")
-def approve(ctx: typer.Context, run_id: int) -> None:
+def approve(ctx: typer.Context, run_id: int, comment: str = typer.Option("", "--comment")) -> None:
     with database().unit_of_work() as session:
-        diff = _service().approve_run(session, acting_user(ctx), run_id)
+        diff = _service().approve_run(session, acting_user(ctx), run_id, comment=comment)
     typer.echo(t("accounting.cli.approved", run_id=run_id))
     if len(diff):
         typer.echo(t("accounting.cli.differences"))
@@ -176,9 +176,9 @@ def baseline_set(ctx: typer.Context, level: str, base_from: str, base_to: str, s
 
 
 @baseline_app.command("approve")
-def baseline_approve(ctx: typer.Context, baseline_id: int) -> None:
+def baseline_approve(ctx: typer.Context, baseline_id: int, comment: str = typer.Option("", "--comment")) -> None:
     with database().unit_of_work() as session:
-        _service().approve_baseline(session, acting_user(ctx), baseline_id)
+        _service().approve_baseline(session, acting_user(ctx), baseline_id, comment=comment)
     typer.echo(t("accounting.cli.baseline_approved", baseline_id=baseline_id))
 
 

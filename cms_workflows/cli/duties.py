@@ -94,26 +94,38 @@ def sweep(ctx: typer.Context, on: Optional[str] = typer.Option(None, "--date")) 
         raise typer.Exit(1)
 
 
-def serve(prefect_port: int = typer.Option(4200, "--prefect-port"),
+def serve(host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Option(8000, "--port"),
+          prefect_port: int = typer.Option(4200, "--prefect-port"),
           prefect_host: str = typer.Option("127.0.0.1", "--prefect-host")) -> None:
-    """Prefect's server on SQLite in the data folder as a child process, the daily sweep served on it."""
+    """The web app (uvicorn, one worker) and the scheduler: Prefect's server on SQLite in the data folder as a
+    child process, the daily sweep and the processes' flows served on it."""
     from cms_workflows.core.config import get_settings
     from cms_workflows.flows import server as prefect_server
+    from cms_workflows.web import server as web_server
 
     settings = get_settings()
-    database()  # an installation must exist (and be current) before anything is scheduled on it
+    db = database()  # an installation must exist (and be current) before anything is scheduled on it
+    web_server.require_free_port(host, port)
     server = prefect_server.start(settings.data_dir, prefect_host, prefect_port)
     typer.echo(t("cli.serve.starting", pid=server.pid, url=server.api_url, log=str(server.log_path)), err=True)
+    web = None
+
+    def _stop_all() -> None:
+        if web is not None:
+            web.stop()
+        code = prefect_server.stop(server)
+        typer.echo(t("cli.serve.stopped", pid=server.pid, code=code), err=True)
 
     def _ctrl_c(_signum, _frame) -> None:
         # a Ctrl-C while Prefect's serve() is still registering the deployments was swallowed and left both
         # running: stop the server and leave, whatever Prefect is doing (flows are safe to run again)
-        code = prefect_server.stop(server)
-        typer.echo(t("cli.serve.stopped", pid=server.pid, code=code), err=True)
+        _stop_all()
         os._exit(0)
 
     signal.signal(signal.SIGINT, _ctrl_c)
     try:
+        web = web_server.start(db, host, port)
+        typer.echo(t("cli.serve.web", url=web.url), err=True)
         prefect_server.wait_healthy(server)
         typer.echo(t("cli.serve.serving", url=server.api_url, log=str(server.log_path), tz=settings.timezone,
                      cron=prefect_server.CRON), err=True)
@@ -121,5 +133,4 @@ def serve(prefect_port: int = typer.Option(4200, "--prefect-port"),
     except KeyboardInterrupt:
         pass
     finally:
-        code = prefect_server.stop(server)
-        typer.echo(t("cli.serve.stopped", pid=server.pid, code=code), err=True)
+        _stop_all()

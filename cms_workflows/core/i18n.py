@@ -9,6 +9,8 @@ to Chinese, and a key missing everywhere shows the key itself (tests catch that)
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -20,9 +22,24 @@ LOCALES = ("zh-CN", "en")
 _ALIASES = {"zh": "zh-CN", "zh_cn": "zh-CN", "zh-cn": "zh-CN", "en": "en", "en_us": "en", "en-us": "en", "en-gb": "en"}
 
 
+# the locale of the user a web request serves (their own choice); unset elsewhere
+_request_locale: ContextVar[str | None] = ContextVar("cms_request_locale", default=None)
+
+
 def current_locale() -> str:
-    """The user's locale: `Settings.locale` (CMS_LOCALE), the one source."""
-    return _settings_locale(os.environ.get("CMS_LOCALE"))
+    """The user's locale: the web request's user's choice while one is served, else `Settings.locale`
+    (CMS_LOCALE), the one source."""
+    return _request_locale.get() or _settings_locale(os.environ.get("CMS_LOCALE"))
+
+
+@contextmanager
+def using_locale(locale: str | None):
+    """Messages formatted inside speak `locale` (the web app's per-user language)."""
+    token = _request_locale.set(normalize(locale) if locale else None)
+    try:
+        yield
+    finally:
+        _request_locale.reset(token)
 
 
 @lru_cache(maxsize=8)

@@ -134,4 +134,5 @@ def _verify_and_export(db, directory: Path, echo) -> tuple[Path, int]:
     echo(t("demo.checkpoint", seq=signed["seq"], fingerprint=signed["fingerprint"], path=str(log)))
     if not report.ok or not deep.ok or checked.returncode != 0 or not log_check.ok:
         raise CmsError("demo.failed")
+    echo(t("demo.web", data_dir=str(directory), accounts=str(directory / "demo-accounts.txt")))
     return pack, manifest["events_in_scope"]

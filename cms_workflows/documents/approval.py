@@ -15,10 +15,10 @@ from datetime import date
 
 from sqlmodel import select
 
-from cms_workflows.access import Grant, Resource
+from cms_workflows.access import Grant, Resource, get_access
 from cms_workflows.access.sod import route_refusal, step_capacity
 from cms_workflows.audit.commands import Command, command
-from cms_workflows.core.errors import AccessDenied, Conflict, InvalidTransition, NotFound, ValidationFailed
+from cms_workflows.core.errors import AccessDenied, CmsError, Conflict, InvalidTransition, NotFound, ValidationFailed
 from cms_workflows.documents import output, registry
 from cms_workflows.documents.models import Decision, Document, Revision, RouteStep, StepReviewer
 from cms_workflows.documents.queries import (
@@ -26,7 +26,7 @@ from cms_workflows.documents.queries import (
     step_decisions,
 )
 from cms_workflows.documents.service import event_body, record_on, revision_target
-from cms_workflows.documents.states import REVISION, STEP, StepStatus
+from cms_workflows.documents.states import REVISION, STEP, RevisionStatus, StepStatus
 from cms_workflows.org.models import User
 
 ADDED_REVIEWER = "reviewer"  # the position recorded for a reviewer added by name
@@ -237,3 +237,35 @@ def add_reviewer(cmd: Command, number: str, reviewer: str, reason: str = "") -> 
     uow.flush()
     record_on(cmd, doc, rev, {"step": step.name, "round": rev.round, "reviewer": reviewer, "reason": row.reason})
     return row
+
+
+@dataclass(frozen=True)
+class Awaiting:
+    """A running step the user may decide now."""
+
+    doc: Document
+    rev: Revision
+    step: RouteStep
+    capacity: str
+
+
+def awaiting(uow, username: str) -> list[Awaiting]:
+    """The running steps this user may decide now (their inbox's approvals): each as the decision command
+    itself would authorize it, segregation of duties included."""
+    control = get_access()
+    rows = uow.exec(select(Document, Revision, RouteStep)
+                    .join(Revision, Revision.document_id == Document.id)
+                    .join(RouteStep, (RouteStep.revision_id == Revision.id) & (RouteStep.round == Revision.round))
+                    .where(Revision.status == RevisionStatus.IN_REVIEW, RouteStep.status == StepStatus.ACTIVE)
+                    .order_by(Document.number)).all()
+    out = []
+    for doc, rev, step in rows:
+        running = RunningStep(doc, rev, None, route_steps(uow, rev), step, step_decisions(uow, step),
+                              added_reviewers(uow, step))
+        running.earlier = _earlier_deciders(uow, running.steps, step)
+        try:
+            _authorize_decider(control, uow, username, step.action, resource_of(doc, rev, subject=running))
+        except CmsError:
+            continue
+        out.append(Awaiting(doc, rev, step, running.capacity))
+    return out

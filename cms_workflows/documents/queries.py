@@ -197,3 +197,12 @@ def revision_file(uow, username: str, number: str, label: str | None = None) -> 
     if rev.source != "rendered":
         raise NotFound("documents.no_file", number=number, revision=rev.label)
     return rev, output.preview(uow, doc, rev)
+
+
+def pending_disposition(uow, doc: Document):
+    """The document's disposition request still awaiting its second person, if any."""
+    from cms_workflows.documents.models import Disposition
+    from cms_workflows.documents.states import DispositionStatus
+
+    return uow.exec(select(Disposition).where(Disposition.document_id == doc.id,
+                                              Disposition.status == DispositionStatus.REQUESTED)).first()

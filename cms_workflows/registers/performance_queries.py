@@ -16,6 +16,7 @@ from sqlmodel import select
 
 from cms_workflows import access
 from cms_workflows.access import COMPANY_WIDE, Resource
+from cms_workflows.core.errors import AccessDenied
 from cms_workflows.registers import service
 from cms_workflows.registers.actions import SPEC as PLANS
 from cms_workflows.registers.performance_models import ActionPlan, ActionProgress
@@ -58,3 +59,27 @@ def behind_schedule(uow, actor: str, on: date) -> list[Behind]:
         if reported < 100 and (reported < expected or on > plan.ends_on):
             found.append(Behind(plan, expected, reported))
     return found
+
+
+@dataclass(frozen=True)
+class ObjectiveProgress:
+    objective: object  # CarbonObjective
+    plans: int  # its action plans the actor may read
+    percent: int | None  # the mean of their latest reported percents (None: no plan)
+
+
+def objective_progress(uow, actor: str) -> list[ObjectiveProgress]:
+    """The objectives the actor may read, each with the progress its action plans report (R-6.3.3, R-6.3.4).
+    The registers keep no measured value of a parameter, so progress is the plans' progress."""
+    from cms_workflows.registers.queries import rows
+
+    objectives = rows(uow, actor, "objectives")
+    try:
+        plans = rows(uow, actor, "actions")
+    except AccessDenied:
+        plans = []
+    out = []
+    for objective in objectives:
+        mine = [p.progress or 0 for p in plans if p.objective == objective.code]
+        out.append(ObjectiveProgress(objective, len(mine), sum(mine) // len(mine) if mine else None))
+    return out

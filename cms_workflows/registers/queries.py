@@ -160,3 +160,22 @@ def calibrations(uow, actor: str, code: str) -> list[Calibration]:
 def stored_certificate_files(uow) -> set[str]:
     """SHA-256 of the calibration certificates kept in the file store (for `cms verify` and evidence packs)."""
     return {h for h in uow.exec(select(Calibration.certificate_sha256).where(Calibration.certificate_sha256.is_not(None)))}
+
+
+# ------------------------------------------------------------------ one row (the web app's row pages)
+
+
+def row_site(uow, name: str, code: str) -> str:
+    """Where a row belongs (its site, or "*"), for deciding a route about it; NotFound when no such row."""
+    s = spec(name)
+    return s.site_of(service.get(uow, s, code))
+
+
+def shown_row(uow, actor: str, name: str, code: str, locale: str | None = None) -> dict:
+    """One row as the reader sees it (values by column name), if the reader may read it (as `rows` decides)."""
+    s = spec(name)
+    obj = service.get(uow, s, code)
+    sites = readable_sites(uow, actor, s.object_type)
+    if s.site_field and COMPANY_WIDE not in sites and s.site_of(obj) not in sites:
+        access.require(uow, actor, "read", Resource(s.object_type, site=s.site_of(obj)))
+    return service.rows_for_export(s, [obj], locale)[0]

@@ -126,3 +126,13 @@ def stored_task_files(uow) -> set[str]:
     """SHA-256 of the evidence files completed tasks refer to (`cms verify`)."""
     q = select(Task.evidence_ref).where(Task.evidence_ref.startswith(FILE_PREFIX))
     return {ref[len(FILE_PREFIX):] for ref in uow.exec(q)}
+
+
+def visible_task(uow, actor: str, ref: int | str) -> Task:
+    """A task for someone who may see it: whoever may work on it (is_worker), its claimer or completer,
+    or a reader of tasks at its site; refused (naming the positions that read tasks) otherwise."""
+    task = get_task(uow, ref)
+    if actor in (task.claimed_by, task.completed_by) or is_worker(uow, actor, task):
+        return task
+    require(uow, actor, "read", Resource("task", site=task.site))
+    return task

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -9,7 +10,9 @@ import sys
 import pandas as pd
 import pytest
 
+from cms_workflows import audit
 from cms_workflows.accounting import charts
+from cms_workflows.accounting import service as acc
 from cms_workflows.accounting.calculation import calculate
 from cms_workflows.accounting.factors import FactorLibrary
 from cms_workflows.accounting.pareto import pareto
@@ -97,3 +100,29 @@ def test_pareto_threshold():
     assert list(pareto(res, 0.5)["major"]) == [True, False, False, False]
     with pytest.raises(ValidationFailed):
         pareto(res, 0)
+
+
+def test_cli_approvals_take_a_comment_recorded_in_their_event(db, plan, cli_env):
+    with db.unit_of_work() as s:
+        acc.import_activity(s, DATA_ADMIN, csv_bytes(year_rows(2023)), "2023.csv")
+    with db.unit_of_work() as s:
+        run_id = acc.calculate(s, ACCOUNTANT, "2023-01", "2023-12").run_id
+    r = cms(cli_env, "approve", "--help", user=GM)
+    assert r.returncode == 0 and "--comment" in r.stdout and "批准意见" in r.stdout
+    before = counts(db)
+    r = cms(cli_env, "approve", str(run_id), "--comment", "ok\x1b[2J", user=GM, locale="en")
+    assert r.returncode == 2 and "Traceback" not in r.stderr and "comment" in r.stderr
+    assert counts(db) == before
+    r = cms(cli_env, "approve", str(run_id), "--comment", "已与能源台账核对", user=GM)
+    assert r.returncode == 0, r.stderr
+    r = cms(cli_env, "baseline", "set", "site", "2023-01", "2023-12", "--scope", "HN01", user=ACCOUNTANT)
+    assert r.returncode == 0, r.stderr
+    with db.read() as s:
+        (created,) = audit.events_for(s, "acc_baseline", event="accounting.baseline.create")
+    r = cms(cli_env, "baseline", "approve", created.object_id, "--comment", "基准期数据完整", user=GM)
+    assert r.returncode == 0, r.stderr
+    with db.read() as s:
+        (run_event,) = audit.events_for(s, "acc_run", run_id, event="accounting.run.approve")
+        (baseline_event,) = audit.events_for(s, "acc_baseline", event="accounting.baseline.approve")
+    assert json.loads(run_event.payload)["comment"] == "已与能源台账核对"
+    assert json.loads(baseline_event.payload)["comment"] == "基准期数据完整"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import func
 from sqlmodel import select
@@ -151,7 +153,7 @@ def test_closed_period_changes_only_through_an_approved_recalculation(db, plan):
     with db.read() as s:
         assert q.official_results(s, GM, "2023-01", "2023-12")["tco2e"].sum() == pytest.approx(first.total_tco2e)
     with db.unit_of_work() as s:
-        approved_diff = acc.approve_run(s, GM, recalc.run_id)
+        approved_diff = acc.approve_run(s, GM, recalc.run_id, comment="差异已核对：3 月燃气读数更正、石灰石实测煅烧比例")
     assert len(approved_diff) == 2
     with db.read() as s:
         assert q.official_results(s, GM, "2023-01", "2023-12")["tco2e"].sum() == pytest.approx(recalc.total_tco2e)
@@ -161,6 +163,7 @@ def test_closed_period_changes_only_through_an_approved_recalculation(db, plan):
         assert old["tco2e"].sum() == pytest.approx(first.total_tco2e, rel=1e-12)
         (ev,) = audit.events_for(s, "acc_run", recalc.run_id)[-1:]
         assert ev.action == "accounting.run.approve" and "differences" in ev.payload
+        assert json.loads(ev.payload)["comment"] == "差异已核对：3 月燃气读数更正、石灰石实测煅烧比例"
 
 
 def _official_year(db, year, scale=1.0, site="HN01"):
@@ -181,9 +184,14 @@ def test_baseline_deviation_and_triggers(db, plan):
         bid = acc.set_baseline(s, ACCOUNTANT, "site", "HN01", "2022-01", "2022-12", "average")
     with pytest.raises(AccessDenied), db.unit_of_work() as s:
         acc.approve_baseline(s, ACCOUNTANT, bid)
+    with pytest.raises(ValidationFailed) as refused, db.unit_of_work() as s:
+        acc.approve_baseline(s, GM, bid, comment="x" * 2001)
+    assert refused.value.problems[0]["field"] == "comment"
     with db.unit_of_work() as s:
-        acc.approve_baseline(s, GM, bid)
+        acc.approve_baseline(s, GM, bid, comment="基准期 2022 年数据完整")
     with db.read() as s:
+        (ev,) = audit.events_for(s, "acc_baseline", bid, event="accounting.baseline.approve")
+        assert json.loads(ev.payload) == {"level": "site", "scope": "HN01", "comment": "基准期 2022 年数据完整"}
         table, over = q.deviations(s, GM, bid, "2023-01", "2023-12", threshold=0.2)
     assert len(table) == 12 and len(over) == 12
     assert all(d["deviation"] == pytest.approx(0.3) and d["vs_last_year"] == pytest.approx(0.3) for d in over)

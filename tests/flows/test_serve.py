@@ -1,4 +1,4 @@
-"""`cms serve` (X-3): starts Prefect's own server as a child process on SQLite in the data folder, serves
+"""`cms serve` (X-3, issue 12): starts the web app and Prefect's own server as a child process on SQLite in the data folder, serves
 the daily sweep's deployment on it, says where the logs go, and on Ctrl-C (SIGINT) stops serving and
 stops the server — no process of the server's group is left, its port is free again."""
 
@@ -57,10 +57,11 @@ def _wait_for(predicate, timeout: float, what: str):
 
 @pytest.mark.slow
 def test_x3_cms_serve_starts_prefects_server_serves_the_sweep_and_stops_both_on_ctrl_c(db, cli_env):
-    port = free_port()
+    port, web_port = free_port(), free_port()
     env = {**os.environ, **cli_env, "CMS_LOCALE": "en", "PYTHONPATH": str(ROOT)}
     env.pop("PREFECT_API_URL", None)
-    proc = subprocess.Popen([sys.executable, "-m", "cms_workflows.cli", "serve", "--prefect-port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "cms_workflows.cli", "serve", "--prefect-port", str(port),
+                             "--port", str(web_port)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
     lines: list[str] = []
     readers = [threading.Thread(target=lambda s=s: lines.extend(s), daemon=True) for s in (proc.stdout, proc.stderr)]
@@ -71,6 +72,9 @@ def test_x3_cms_serve_starts_prefects_server_serves_the_sweep_and_stops_both_on_
         server_pid = int(re.search(r"pid (\d+)", started).group(1))
         log = Path(re.search(r"its log: (\S+)", started).group(1))
         assert log == (Path(cli_env["CMS_DATA_DIR"]) / "prefect" / "server.log").resolve()
+        _wait_for(lambda: any(f"The web app is up at http://127.0.0.1:{web_port}/" in l for l in lines), 60, "the web app")
+        with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/login", timeout=10) as answer:
+            assert answer.status == 200 and "Sign in" in answer.read().decode()  # the sign-in page, in CMS_LOCALE
         _wait_for(lambda: any("Serving the daily sweep" in l for l in lines), 180, "the server to be healthy")
         api = f"http://127.0.0.1:{port}/api"
         # every deployment registered (the sweep's first, then one per process) before Ctrl-C: a Ctrl-C while
@@ -90,6 +94,7 @@ def test_x3_cms_serve_starts_prefects_server_serves_the_sweep_and_stops_both_on_
         reader.join(timeout=5)
     assert any("stopped" in l for l in lines), "".join(lines)
     assert _group_members(server_pid) == []  # the server and anything it started are gone
-    with socket.socket() as s:
-        assert s.connect_ex(("127.0.0.1", port)) != 0  # nothing listens on its port any more
+    for freed in (port, web_port):
+        with socket.socket() as s:
+            assert s.connect_ex(("127.0.0.1", freed)) != 0  # nothing listens on its ports any more
     assert "Traceback" not in "".join(lines), "".join(lines)

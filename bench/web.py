@@ -1,0 +1,146 @@
+"""Web benchmark (issue 12): authorized API reads against a hello-world route of the same app.
+
+A demo installation (`cms demo`'s year, through the services) is served by uvicorn with one worker on
+127.0.0.1, in its own process; this process is the load generator: an httpx async loop holding 50
+concurrent connections for a fixed number of requests per route. Routes, each measured in the same run
+(the rounds interleave the routes, so machine noise hits all of them alike):
+- hello:     GET /api/v1/health (no sign-in, no database): the baseline;
+- my tasks:  GET /api/v1/tasks as an energy data administrator (bearer token);
+- documents: GET /api/v1/documents?page=1 as the carbon management lead (bearer token).
+Printed per route: requests per second and p50/p99 latency (medians over the rounds), and each read's
+ratio to hello. Goal: reads at least 0.5 of hello's requests per second, p99 under 50 ms.
+The load generator shares the machine's cores with the server: the ratios are the figure to quote.
+
+Run: python bench/web.py [--requests 2000] [--concurrency 50] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+READS = {"my tasks": ("/api/v1/tasks", "energy_data_admin.hn01"),
+         "documents": ("/api/v1/documents?page=1", "carbon.lead")}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _installation(folder: Path) -> dict[str, str]:
+    """The demo year on SQLite in `folder`; a bearer token per reading user."""
+    sys.path.insert(0, str(ROOT))
+    from cms_workflows import demo
+    from cms_workflows.core.config import get_settings
+    from cms_workflows.core.db import Database
+    from cms_workflows.identity import service as identity
+
+    demo.run(folder, echo=lambda _line: None, via_flows=False)
+    db = Database.from_settings(get_settings(data_dir=folder, database_url=None, audit_key=None))
+    tokens = {}
+    for username in {user for _path, user in READS.values()}:
+        with db.unit_of_work() as uow:
+            tokens[username] = identity.create_token(uow, username, username, label="bench", days=1)[1]
+    db.dispose()
+    return tokens
+
+
+async def _load(client: httpx.AsyncClient, path: str, headers: dict, requests: int, concurrency: int) -> tuple[float, list[float]]:
+    """(requests per second, latencies in ms) of `requests` GETs over `concurrency` connections."""
+    latencies: list[float] = []
+    remaining = iter(range(requests))
+
+    async def worker() -> None:
+        for _ in remaining:
+            started = time.perf_counter()
+            answer = await client.get(path, headers=headers)
+            latencies.append((time.perf_counter() - started) * 1000)
+            if answer.status_code != 200:
+                raise SystemExit(f"{path}: HTTP {answer.status_code}: {answer.text[:300]}")
+
+    began = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return requests / (time.perf_counter() - began), latencies
+
+
+def _p(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def _measure(base: str, tokens: dict, requests: int, concurrency: int, rounds: int) -> dict[str, dict]:
+    routes = {"hello": ("/api/v1/health", {})}
+    routes.update({name: (path, {"Authorization": f"Bearer {tokens[user]}"}) for name, (path, user) in READS.items()})
+    results = {name: {"rps": [], "p50": [], "p99": []} for name in routes}
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+        for name, (path, headers) in routes.items():  # warm-up: imports, first queries, caches
+            await _load(client, path, headers, concurrency * 2, concurrency)
+        for _ in range(rounds):
+            for name, (path, headers) in routes.items():
+                rps, latencies = await _load(client, path, headers, requests, concurrency)
+                results[name]["rps"].append(rps)
+                results[name]["p50"].append(_p(latencies, 0.50))
+                results[name]["p99"].append(_p(latencies, 0.99))
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+
+    folder = Path(tempfile.mkdtemp(prefix="cms-bench-web-")) / "demo"
+    print(f"preparing the demo installation in {folder} …", flush=True)
+    tokens = _installation(folder)
+    port = _free_port()
+    env = {**os.environ, "CMS_DATA_DIR": str(folder), "PYTHONPATH": str(ROOT)}
+    env.pop("CMS_DATABASE_URL", None)
+    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "cms_workflows.web.app:create_app",
+                               "--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--log-level", "warning"],
+                              env=env, cwd=ROOT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(base + "/api/v1/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise SystemExit("the web app did not start")
+            time.sleep(0.2)
+        results = asyncio.run(_measure(base, tokens, args.requests, args.concurrency, args.rounds))
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+    print(f"\nuvicorn, 1 worker; {args.concurrency} concurrent connections; {args.requests} requests per route "
+          f"and round; medians of {args.rounds} rounds")
+    hello = statistics.median(results["hello"]["rps"])
+    print(f"{'route':<12}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'vs hello':>10}  goal (>= 0.5, p99 < 50 ms)")
+    for name, figures in results.items():
+        rps, p50, p99 = (statistics.median(figures[k]) for k in ("rps", "p50", "p99"))
+        ratio = rps / hello
+        goal = "" if name == "hello" else ("met" if ratio >= 0.5 and p99 < 50 else "missed")
+        print(f"{name:<12}{rps:>10.0f}{p50:>10.1f}{p99:>10.1f}{ratio:>10.2f}  {goal}")
+
+
+if __name__ == "__main__":
+    main()

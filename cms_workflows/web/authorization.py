@@ -1,0 +1,62 @@
+"""Every route's permission, declared once and decided by the access module (no second permission
+system): `requires(object_type, action)` for a route about the company as a whole (users, the audit
+trail), `requires(object_type, action, resource=loader)` for a route about a site or one object (the
+loader finds the type and site: the page's `?site=`, or the object's, as the command pipeline's loaders
+do), `OWN` for a route about the user's own things (their inbox, their calendar, their account).
+
+The dependency runs before the form is read: a refused user learns nothing of the form's rules, and a
+post with an empty form tells a permitted user (422) from a refused one (403). The authorization matrix
+test (tests/web/test_authorization.py) walks the routes and reads these declarations.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from fastapi import Depends, Request
+
+from cms_workflows.access import COMPANY_WIDE, Grant, Resource, require
+from cms_workflows.web.session import Viewer, current_viewer
+
+ResourceLoader = Callable[..., Resource]  # (uow, request) -> Resource
+
+
+class Requires:
+    """A route's permission (a FastAPI dependency that answers the Grant)."""
+
+    def __init__(self, object_type: str, action: str, resource: ResourceLoader | None = None) -> None:
+        self.object_type, self.action, self.resource = object_type, action, resource
+
+    def __call__(self, request: Request, viewer: Viewer = Depends(current_viewer)) -> Grant:
+        with viewer.reading() as uow:
+            if self.resource is not None:
+                resource = self.resource(uow, request)
+            else:  # a company-level permission: a query parameter never narrows it to a site
+                resource = Resource(self.object_type, site=COMPANY_WIDE)
+            return require(uow, viewer.username, self.action, resource)
+
+    def __repr__(self) -> str:
+        return f"Requires({self.object_type!r}, {self.action!r})"
+
+
+def requires(object_type: str, action: str, resource: ResourceLoader | None = None):
+    """`dependencies=[requires(...)]` of a route (or a parameter: `grant: Grant = requires(...)`)."""
+    return Depends(Requires(object_type, action, resource))
+
+
+def signed_in(viewer: Viewer = Depends(current_viewer)) -> Viewer:
+    """A route about the signed-in user's own things: every user may open it and sees only their own."""
+    return viewer
+
+
+OWN = Depends(signed_in)
+
+
+def declared(route) -> Requires | str | None:
+    """What a route declares: its Requires, "own" for a signed-in user's own route, None if nothing."""
+    for dependency in getattr(route, "dependant", None).dependencies if hasattr(route, "dependant") else []:
+        if isinstance(dependency.call, Requires):
+            return dependency.call
+        if dependency.call is signed_in:
+            return "own"
+    return None

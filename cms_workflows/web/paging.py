@@ -1,0 +1,41 @@
+"""What every API list shares: pagination, the site filter and rows as JSON."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from fastapi import Query
+from fastapi.encoders import jsonable_encoder
+
+MAX_PER_PAGE = 200
+
+
+@dataclass(frozen=True)
+class Paging:
+    page: int
+    per_page: int
+
+
+def paging(page: int = Query(1, ge=1, description="page number, from 1"),
+           per_page: int = Query(50, ge=1, le=MAX_PER_PAGE, description="rows per page")) -> Paging:
+    return Paging(page, per_page)
+
+
+def site_filter(site: str | None = Query(None, description="only this site's rows (a site code, or * for company-wide)")):
+    return site
+
+
+def as_json(row: Any) -> Any:
+    """A row (SQLModel, dataclass, dict) as plain JSON values."""
+    if hasattr(row, "model_dump"):
+        row = row.model_dump()
+    return jsonable_encoder(row)
+
+
+def paged(rows: Iterable[Any], page: Paging, shape=as_json) -> dict:
+    """One page of rows: {items, page, per_page, total}."""
+    rows = list(rows)
+    start = (page.page - 1) * page.per_page
+    return {"items": [shape(r) for r in rows[start:start + page.per_page]], "page": page.page,
+            "per_page": page.per_page, "total": len(rows)}

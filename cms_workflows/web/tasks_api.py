@@ -1,0 +1,83 @@
+"""The user's own work as JSON (/api/v1): their tasks (paged), one task, completing it, and the approvals
+waiting for their decision. All OWN: a task is shown to whoever may see it (`tasks.queries.visible_task`)
+and completed by whoever the task command allows (see `web.work`)."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi import APIRouter, Body, Depends, Query, Request
+
+from cms_workflows.web.authorization import OWN
+from cms_workflows.web.forms import form
+from cms_workflows.web.paging import Paging, as_json, paged, paging, site_filter
+from cms_workflows.web.session import Viewer, check_api_csrf, current_viewer
+from cms_workflows.web.work import case_of, complete_task, move_case
+
+api = APIRouter(tags=["tasks"])
+
+TASK_FIELDS = ("id", "key", "clause", "site", "position", "assignee", "due", "status", "evidence_kind", "claimed_by",
+               "claimed_at", "outcome", "comment", "evidence_ref", "evidence_name", "completed_by", "completed_at")
+
+
+def task_json(task) -> dict:
+    from cms_workflows.tasks.queries import title
+
+    out = as_json({name: getattr(task, name) for name in TASK_FIELDS})
+    out.update(title=title(task), title_key=task.title_key, title_params=json.loads(task.title_params or "{}"),
+               case=case_of(task), url=f"/tasks/{task.id}")
+    return out
+
+
+@api.get("/tasks", dependencies=[OWN])
+def my_tasks(viewer: Viewer = Depends(current_viewer), page: Paging = Depends(paging),
+             site: str | None = Depends(site_filter),
+             status: str | None = Query(None, description="open, claimed, done or cancelled (default: open and claimed)")):
+    """The signed-in user's tasks: named to them, claimed by them, or unclaimed for a position they hold."""
+    from cms_workflows.tasks import queries
+
+    with viewer.reading() as uow:
+        found = queries.tasks_for_user(uow, viewer.username, active_only=status is None)
+        rows = [x for x in found if (not site or x.site == site) and (not status or x.status == status)]
+        return paged(rows, page, task_json)
+
+
+@api.get("/tasks/{task_id}", dependencies=[OWN])
+def one_task(task_id: int, viewer: Viewer = Depends(current_viewer)):
+    """A task its workers, its claimer or completer, or a reader of tasks at its site may see."""
+    from cms_workflows.audit import events_for
+    from cms_workflows.tasks import queries
+
+    with viewer.reading() as uow:
+        task = queries.visible_task(uow, viewer.username, task_id)
+        history = [{"at": e.occurred_at, "actor": e.actor, "action": e.action}
+                   for e in events_for(uow, "task_task", task.id)]
+        return {**task_json(task), "history": history}
+
+
+@api.post("/tasks/{task_id}/completion", dependencies=[OWN], openapi_extra=form("task_complete").openapi_body())
+def complete(request: Request, task_id: int, body=Body(None), viewer: Viewer = Depends(current_viewer)):
+    """Complete the task (outcome, comment, a document revision or record id as its evidence); a case the
+    task belongs to moves on. A file as evidence is given through the task's page."""
+    from cms_workflows.tasks import queries
+
+    check_api_csrf(request, viewer)
+    data = form("task_complete").parse(body, api=True)
+    moved = move_case(viewer.db, complete_task(viewer, task_id, data).key)
+    with viewer.reading() as uow:
+        return {**task_json(queries.get_task(uow, task_id)), "case_moved": moved == "case_moved"}
+
+
+def _approval_json(item) -> dict:
+    return {"document": item.doc.number, "title": item.doc.title, "doc_type": item.doc.doc_type, "site": item.doc.site,
+            "revision": item.rev.label, "step": item.step.name, "action": item.step.action, "capacity": item.capacity,
+            "submitted_at": as_json(item.rev.submitted_at), "url": f"/documents/{item.doc.number}"}
+
+
+@api.get("/me/approvals", dependencies=[OWN])
+def my_approvals(viewer: Viewer = Depends(current_viewer), page: Paging = Depends(paging)):
+    """The running approval steps the signed-in user may decide now."""
+    from cms_workflows.documents.approval import awaiting
+
+    with viewer.reading() as uow:
+        return paged(awaiting(uow, viewer.username), page, _approval_json)
