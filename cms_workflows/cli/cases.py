@@ -1,5 +1,5 @@
 """`cms cases …`: the PDCA cases (issue 11) — list, show (stage, texts, items, tasks), timeline, cancel, and
-the human steps of every process (`steps`, `open`, `do`: cli/case_steps.py).
+the human steps of every process (`steps`, `open`, `do`: the step table is `processes.steps`).
 """
 
 from __future__ import annotations
@@ -82,12 +82,12 @@ def cancel(ctx: typer.Context, number: str, reason: str = typer.Option(..., "--r
 
 @app.command("steps")
 def steps_(kind: Optional[str] = typer.Argument(None)) -> None:
-    from cms_workflows.cli.case_steps import describe, steps
+    from cms_workflows.processes.steps import describe, steps
 
     known = steps()
     for code in ([kind] if kind else sorted(known)):
         if code not in known:
-            from cms_workflows.cli.case_steps import step_of
+            from cms_workflows.processes.steps import step_of
 
             step_of(code, "")  # the unknown kind, named with the known ones
         typer.echo(f"{code}  {t(f'processes.kind.{code}')}")
@@ -98,7 +98,7 @@ def steps_(kind: Optional[str] = typer.Argument(None)) -> None:
 
 @app.command("open")
 def open_(ctx: typer.Context, kind: str, fields: list[str] = typer.Argument(None)) -> None:
-    from cms_workflows.cli.case_steps import OPEN, arguments, step_of
+    from cms_workflows.processes.steps import OPEN, arguments, step_of
 
     fn = step_of(kind, OPEN)
     values = arguments(fn, fields or [])
@@ -110,7 +110,7 @@ def open_(ctx: typer.Context, kind: str, fields: list[str] = typer.Argument(None
 
 @app.command("do")
 def do(ctx: typer.Context, number: str, step: str, fields: list[str] = typer.Argument(None)) -> None:
-    from cms_workflows.cli.case_steps import arguments, step_of
+    from cms_workflows.processes.steps import arguments, step_of
     from cms_workflows.processes import cases, engine
 
     db = database()

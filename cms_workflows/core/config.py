@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     owner_database_url: str | None = Field(default=None, description="PostgreSQL: the owner role's URL, used by "
                                            "cms init for migrations and grants (docs/security.md)")
 
+    web_threads: int = Field(default=8, ge=1, le=64, description="threads of the web app for database work "
+                             "(cms serve, one worker)")
     smtp_url: str | None = Field(default=None, description="mail server for task notifications: smtp://, "
                                  "smtp+starttls:// or smtps://user:password@host:port?from=address; unset: "
                                  "notifications wait in the web inbox")

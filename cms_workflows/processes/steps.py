@@ -2,7 +2,7 @@
 (`processes.<kind>.<step>`, e.g. `plan`, `evaluate`, `record_finding`), their fields (the commands' own
 parameters) and how given values become the parameters' types (dates as YYYY-MM-DD, lists as a,b,c or JSON,
 mappings and lists of mappings as JSON). One table for both interfaces: `cms cases steps|open|do`
-(cli/case_steps.py) and the web's step forms (web/cases.py). The command itself validates, authorizes and
+(cli/cases.py) and the web's step forms (web/cases.py). The command itself validates, authorizes and
 records, exactly as when the demo or a form calls it.
 """
 

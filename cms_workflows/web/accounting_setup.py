@@ -49,6 +49,27 @@ def refused(exc: CmsError) -> dict[str, str]:
     return field_errors(exc) if isinstance(exc, ValidationFailed) else {"": exc.message()}
 
 
+def post_at_site(request: Request, viewer: Viewer, posted, form_name: str, permission: tuple[str, str],
+                 run, redisplay, next_url: str, sites=None, choices: dict | None = None):
+    """One form post of these pages: the page's site, the form parsed (the site must be one offered and the
+    page's own), `run(site, data)` as the user, then back to `next_url` (with the site); a refusal other
+    than access comes back on the page (`redisplay`) beside its fields, with what was typed."""
+    definition = form(form_name)
+    with viewer.reading() as uow:
+        site = chosen_site(uow, request, *permission)
+        offered = (sites or (lambda u, n: site_choices(u, n, *permission)))(uow, viewer.username)
+    try:
+        data = definition.parse(posted, choices={"site": offered, **(choices or {})})
+        check_site(data, site)
+        run(site, data)
+    except AccessDenied:
+        raise
+    except CmsError as exc:
+        return redisplay(request, viewer, site, 422 if isinstance(exc, ValidationFailed) else exc.http_status,
+                         typed(posted, definition), refused(exc))
+    return RedirectResponse(next_url.format(site=quote(site)), status_code=303)
+
+
 # ------------------------------------------------------------------ the data collection plan
 
 def _plan_page(request: Request, viewer: Viewer, site: str, status_code: int = 200, values=None, errors=None):
@@ -83,23 +104,15 @@ def plan_page(request: Request, viewer: Viewer = Depends(current_viewer)):
                                                        resource=at_site("emission_factor", "manage"))])
 def add_plan_line(request: Request, viewer: Viewer = Depends(current_viewer), posted=Depends(checked_form)):
     """`accounting.plan_item.create`, as `cms accounting plan add` takes it."""
-    definition = form("accounting_plan_item")
-    with viewer.reading() as uow:
-        site = chosen_site(uow, request, "emission_factor", "manage")
-        choices = site_choices(uow, viewer.username, "emission_factor", "manage")
-    try:
-        data = definition.parse(posted, choices={"site": choices, "category": category_choices()})
-        check_site(data, site)
+    def run(site: str, data: dict) -> None:
         viewer.act(service.add_plan_item, site=site, production_unit=data["production_unit"],
                    facility=data["facility"], category=data["category"], material=data["material"],
                    unit=data["unit"], data_source=data["data_source"], facility_name=data.get("facility_name") or "",
                    meter_calibrated=CALIBRATED.get(data.get("calibrated") or ""))
-    except AccessDenied:
-        raise
-    except CmsError as exc:
-        return _plan_page(request, viewer, site, 422 if isinstance(exc, ValidationFailed) else exc.http_status,
-                          typed(posted, definition), refused(exc))
-    return RedirectResponse(f"/accounting/plan?site={quote(site)}#plan-lines", status_code=303)
+
+    return post_at_site(request, viewer, posted, "accounting_plan_item", ("emission_factor", "manage"), run,
+                        _plan_page, "/accounting/plan?site={site}#plan-lines",
+                        choices={"category": category_choices()})
 
 
 # ------------------------------------------------------------------ production output (intensity)
@@ -128,20 +141,11 @@ def output_page(request: Request, viewer: Viewer = Depends(current_viewer)):
                                                          resource=at_site("activity_data", "submit"))])
 def record_output(request: Request, viewer: Viewer = Depends(current_viewer), posted=Depends(checked_form)):
     """`accounting.production_output.record`, as `cms accounting output` takes it."""
-    definition = form("accounting_output")
-    with viewer.reading() as uow:
-        site = chosen_site(uow, request, "activity_data", "submit")
-        choices = site_choices(uow, viewer.username, "activity_data", "submit")
-    try:
-        data = definition.parse(posted, choices={"site": choices})
-        check_site(data, site)
+    def run(site: str, data: dict) -> None:
         viewer.act(service.record_output, site, data["period"], data["product_t"], data["value_10k_cny"])
-    except AccessDenied:
-        raise
-    except CmsError as exc:
-        return _output_page(request, viewer, site, 422 if isinstance(exc, ValidationFailed) else exc.http_status,
-                            typed(posted, definition), refused(exc))
-    return RedirectResponse(f"/accounting/output?site={quote(site)}", status_code=303)
+
+    return post_at_site(request, viewer, posted, "accounting_output", ("activity_data", "submit"), run,
+                        _output_page, "/accounting/output?site={site}")
 
 
 # ------------------------------------------------------------------ the factor library in force
@@ -179,19 +183,10 @@ def factors_page(request: Request, viewer: Viewer = Depends(current_viewer)):
                                                           resource=at_site("emission_factor", "manage"))])
 def add_factor(request: Request, viewer: Viewer = Depends(current_viewer), posted=Depends(checked_form)):
     """`accounting.factor_override.create`, as `cms accounting factor` takes it (its evidence is a reference)."""
-    definition = form("accounting_factor")
-    with viewer.reading() as uow:
-        site = chosen_site(uow, request, "emission_factor", "manage")
-        choices = factor_sites(uow, viewer.username)
-    try:
-        data = definition.parse(posted, choices={"site": choices})
-        check_site(data, site)
+    def run(site: str, data: dict) -> None:
         viewer.act(service.add_factor_override, material=data["material"], parameter=data["parameter"],
                    value=data["value"], evidence=data["evidence"], site=site, source=data.get("source") or "",
                    unit=data.get("unit") or None, year_from=data.get("year_from"), year_to=data.get("year_to"))
-    except AccessDenied:
-        raise
-    except CmsError as exc:
-        return _factors_page(request, viewer, site, 422 if isinstance(exc, ValidationFailed) else exc.http_status,
-                             typed(posted, definition), refused(exc))
-    return RedirectResponse(f"/accounting/factors?site={quote(site)}", status_code=303)
+
+    return post_at_site(request, viewer, posted, "accounting_factor", ("emission_factor", "manage"), run,
+                        _factors_page, "/accounting/factors?site={site}", sites=factor_sites)

@@ -3,9 +3,12 @@ language and the security headers. `cms serve` runs it with uvicorn beside the s
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
 from importlib import import_module
 
-from fastapi import FastAPI, Request
+import anyio.to_thread
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from cms_workflows.core.i18n import using_locale
@@ -25,35 +28,74 @@ SECURITY_HEADERS = {
 }
 
 
+class LanguageAndHeaders:
+    """Each request speaks its user's language (the language cookie); each response carries the security
+    headers. A plain ASGI middleware: Starlette's BaseHTTPMiddleware cost most of a simple request."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.headers = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def with_headers(message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _value in message.get("headers", [])}
+                message["headers"] = [*message.get("headers", []), *(h for h in self.headers if h[0] not in present)]
+            await send(message)
+
+        with using_locale(Request(scope).cookies.get(LANGUAGE_COOKIE)):
+            await self.app(scope, receive, with_headers)
+
+
+def _add_routes(app: FastAPI, router: APIRouter, prefix: str = "") -> None:
+    """The router's routes as the app's own. `include_router` keeps a router per module that FastAPI walks on
+    every request (all ~270 routes, several times): most of the cost of a simple request (bench/web.py)."""
+    for route in router.routes:
+        if not isinstance(route, APIRoute):
+            raise TypeError(f"{route!r}: only API routes are expected in a web module")
+        app.router.add_api_route(
+            prefix + route.path, route.endpoint, methods=route.methods, name=route.name, tags=route.tags,
+            dependencies=route.dependencies, status_code=route.status_code, summary=route.summary,
+            description=route.description, responses=route.responses, response_model=route.response_model,
+            response_class=route.response_class, include_in_schema=route.include_in_schema,
+            openapi_extra=route.openapi_extra, deprecated=route.deprecated, operation_id=route.operation_id)
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI):
+    """Fewer threads than Starlette's 40 for the routes' database work: they share one interpreter lock (and,
+    on SQLite, one file), so more threads only contend (bench/web.py: a few threads served more reads,
+    with a shorter tail)."""
+    anyio.to_thread.current_default_thread_limiter().total_tokens = app.state.db.settings.web_threads
+    yield
+
+
 def create_app(db=None) -> FastAPI:
     """The web application on a database (default: the configured installation)."""
     from cms_workflows.bootstrap import configure
     from cms_workflows.core.db import Database
 
     configure()
-    app = FastAPI(title="cms_workflows", version="1", openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs",
-                  redoc_url=None, swagger_ui_parameters={"defaultModelsExpandDepth": 0})
+    # the OpenAPI document only: FastAPI's browsable docs load their scripts from a CDN
+    app = FastAPI(title="cms_workflows", version="1", openapi_url="/api/v1/openapi.json", docs_url=None,
+                  redoc_url=None, lifespan=_lifespan)
     app.state.db = db or Database.from_settings()
     app.mount("/static", StaticFiles(packages=[("cms_workflows.web", "static")]), name="static")
     for name in MODULES:
         module = import_module(f"cms_workflows.web.{name}")
         if hasattr(module, "pages"):
-            app.include_router(module.pages)
+            _add_routes(app, module.pages)
         if hasattr(module, "api"):
-            app.include_router(module.api, prefix="/api/v1")
+            _add_routes(app, module.api, prefix="/api/v1")
     errors.install(app)
+    app.add_middleware(LanguageAndHeaders)
 
     @app.get("/api/v1/health", tags=["health"])
     def health() -> dict:
         """Whether the app answers (no sign-in, no database): for a load balancer, and bench/web.py's baseline."""
         return {"status": "ok"}
-
-    @app.middleware("http")
-    async def language_and_headers(request: Request, call_next):
-        with using_locale(request.cookies.get(LANGUAGE_COOKIE)):
-            response = await call_next(request)
-        for header, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(header, value)
-        return response
 
     return app

@@ -44,7 +44,7 @@ def requires(object_type: str, action: str, resource: ResourceLoader | None = No
     return Depends(Requires(object_type, action, resource))
 
 
-def signed_in(viewer: Viewer = Depends(current_viewer)) -> Viewer:
+async def signed_in(viewer: Viewer = Depends(current_viewer)) -> Viewer:
     """A route about the signed-in user's own things: every user may open it and sees only their own."""
     return viewer
 

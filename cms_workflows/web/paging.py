@@ -11,18 +11,20 @@ from fastapi.encoders import jsonable_encoder
 MAX_PER_PAGE = 200
 
 
+# the dependencies here are `async def`: a plain `def` dependency costs a hop to the thread pool
+
 @dataclass(frozen=True)
 class Paging:
     page: int
     per_page: int
 
 
-def paging(page: int = Query(1, ge=1, description="page number, from 1"),
+async def paging(page: int = Query(1, ge=1, description="page number, from 1"),
            per_page: int = Query(50, ge=1, le=MAX_PER_PAGE, description="rows per page")) -> Paging:
     return Paging(page, per_page)
 
 
-def site_filter(site: str | None = Query(None, description="only this site's rows (a site code, or * for company-wide)")):
+async def site_filter(site: str | None = Query(None, description="only this site's rows (a site code, or * for company-wide)")):
     return site
 
 

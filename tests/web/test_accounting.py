@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 
 from cms_workflows import audit
 from cms_workflows.accounting import service as acc
-from tests.accounting.conftest import csv_bytes, plan, year_rows  # noqa: F401  (plan: the fixture)
+from tests.accounting.conftest import csv_bytes, year_rows
 from tests.accounting.test_service import counts
 
 ADMIN1, ADMIN2 = "energy_data_admin.hn01", "energy_data_admin.hn02"

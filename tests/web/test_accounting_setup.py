@@ -9,7 +9,7 @@ import json
 
 from cms_workflows import audit
 from cms_workflows.accounting import service as acc
-from tests.accounting.conftest import csv_bytes, plan  # noqa: F401  (plan: the fixture)
+from tests.accounting.conftest import csv_bytes
 from tests.accounting.test_service import counts
 from tests.web.test_accounting import ACCOUNTANT1, ACCOUNTANT2, ADMIN1, ADMIN2, month
 

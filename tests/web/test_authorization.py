@@ -26,7 +26,6 @@ from cms_workflows.documents.models import Document, Revision
 from cms_workflows.org import service as org
 from cms_workflows.web.authorization import Requires, declared
 from cms_workflows.web.session import CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE
-from tests.accounting.conftest import plan  # noqa: F401  (the fixture: HN01's and HN02's data collection plans)
 from tests.conftest import token_for
 from tests.test_access import oracle, read_policy_csv
 from tests.web.test_accounting import ACCOUNTANT1, ACCOUNTANT2, ADMIN1, ADMIN2, csv_bytes, month

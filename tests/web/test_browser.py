@@ -20,8 +20,7 @@ from sqlmodel import select
 from cms_workflows.accounting.models import Activity
 from cms_workflows.documents.models import Acknowledgement
 from cms_workflows.identity import service as identity
-from tests.accounting.conftest import plan  # noqa: F401  (the fixture: HN01's data collection plan)
-from tests.web.live import chromium, live_url, new_page, requires_chromium, screens  # noqa: F401  (fixtures)
+from tests.web.conftest import requires_chromium
 
 pytestmark = [requires_chromium, pytest.mark.slow]
 PASSWORD = "Sichere-Passwort-2026"

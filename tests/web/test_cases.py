@@ -112,7 +112,9 @@ def test_the_lead_cancels_a_case_with_its_reason(db, browser):
 
 
 def test_the_api_lists_pages_and_filters_by_site_and_shows_a_case(db, api):
-    first, _second, third = raise_nc(db), raise_nc(db, description="第二项"), raise_nc(db, "HN02", "株洲的不符合")
+    first = raise_nc(db)
+    raise_nc(db, description="第二项")
+    third = raise_nc(db, "HN02", "株洲的不符合")
     lead = api("carbon.lead")
     page = lead.get("/api/v1/cases?per_page=2")
     assert page.status_code == 200 and page.json()["total"] == 3 and len(page.json()["items"]) == 2

@@ -11,7 +11,6 @@ from icalendar import Calendar
 from cms_workflows.documents import service as docs
 from cms_workflows.tasks import queries as task_queries
 from tests.documents.conftest import AUTHOR, REVIEWER, new_procedure
-from tests.accounting.conftest import plan  # noqa: F401  (a fixture)
 from tests.tasks.helpers import events, new_task
 
 HN01_ADMIN = "energy_data_admin.hn01"
