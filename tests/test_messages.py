@@ -13,7 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SERVICE_PACKAGES = ("core", "access", "audit", "org", "documents", "accounting", "identity", "registers", "tasks", "duties", "processes")
 KEY = re.compile(r"^[a-z_]+(\.[a-z0-9_]+)+$")
-ERRORS = {"CmsError", "NotFound", "ValidationFailed", "Conflict", "InvalidTransition", "AccessDenied", "AuthenticationFailed", "PolicyError",
+ERRORS = {"CmsError", "NotFound", "ValidationFailed", "Conflict", "InvalidTransition", "AccessDenied", "AuthenticationFailed", "Throttled", "PolicyError",
           "RenderError", "MissingFactor"}
 # Exceptions that are programming errors, never shown to a user as a message: where they are raised and why.
 PROGRAMMING_ERRORS = {"RuntimeError", "UnauditedWrite", "NotImplementedError", "AssertionError", "TypeError"}

@@ -93,6 +93,13 @@ class AuthenticationFailed(CmsError):
     http_status = 401
 
 
+class Throttled(CmsError):
+    """Too many attempts (failed sign-ins): refused for a while whatever is tried."""
+
+    key = "identity.throttled"
+    http_status = 429
+
+
 class PolicyError(CmsError):
     """A policy or reference data file is malformed; names the file and line."""
 

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 
 from cms_workflows.access import Grant, Resource
 from cms_workflows.audit.commands import INSTALLER, Command, command, installer_command
-from cms_workflows.core.errors import CmsError, NotFound, ValidationFailed, problem
+from cms_workflows.core.errors import CmsError, NotFound, Throttled, ValidationFailed, problem
 from cms_workflows.core.text import shown
 from cms_workflows.identity.models import ApiToken, Credential, Delegation
 from cms_workflows.identity.queries import (
@@ -115,7 +115,7 @@ def _sign_in(control, uow, actor: str, action: str, resource: Resource) -> Grant
 def _login_resource(uow, username: str, password: str, *_args, **_kwargs) -> Resource:
     username = (username or "").strip()
     if recent_failures(uow, username) >= MAX_FAILURES:
-        raise CmsError("identity.throttled", minutes=15)
+        raise Throttled(minutes=15)
     if username == INSTALLER.username or not password_matches(uow, username, password or ""):
         raise AuthenticationFailed()
     active_user(uow, username)

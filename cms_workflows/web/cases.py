@@ -25,16 +25,16 @@ import yaml
 from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import RedirectResponse
 
-from cms_workflows.access import COMPANY_WIDE, Grant, Resource, get_access, position_labels
+from cms_workflows.access import COMPANY_WIDE, Grant, Resource, get_access
 from cms_workflows.processes.steps import OPEN, arguments, step_of, steps
 from cms_workflows.core.errors import AccessDenied, CmsError, NotFound, ValidationFailed
-from cms_workflows.core.i18n import pick, t
+from cms_workflows.core.i18n import t
 from cms_workflows.processes import cases, engine, queries
 from cms_workflows.processes.registry import processes
 from cms_workflows.web.authorization import OWN, Requires, requires
 from cms_workflows.web.forms import FormDefinition, field_errors, form
 from cms_workflows.web.paging import Paging, paged, paging
-from cms_workflows.web.rendering import page
+from cms_workflows.web.rendering import page, position_name
 from cms_workflows.web.session import Viewer, check_api_csrf, checked_form, current_viewer
 
 pages = APIRouter(include_in_schema=False)
@@ -222,11 +222,6 @@ def event_json(event) -> dict:
             "transition": payload.get("transition"), "moved": moved,
             "moved_label": (f"{stage_label(moved['from'])} → {stage_label(moved['to'])}" if moved and moved["from"]
                             else "")}
-
-
-def position_name(code: str | None) -> str:
-    labels = position_labels()
-    return pick(*labels[code]) if code in labels else (code or "")
 
 
 def moment(text: str) -> datetime:

@@ -10,11 +10,11 @@ from datetime import date, timedelta
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from cms_workflows.access import COMPANY_WIDE, Resource, can, counts_at, directory, position_labels, require
+from cms_workflows.access import COMPANY_WIDE, Resource, can, counts_at, directory, require
 from cms_workflows.core.errors import AccessDenied, NotFound
-from cms_workflows.core.i18n import current_locale, pick, t
+from cms_workflows.core.i18n import t
 from cms_workflows.web.authorization import OWN, requires
-from cms_workflows.web.rendering import page
+from cms_workflows.web.rendering import page, position_name
 from cms_workflows.web.session import Viewer, current_viewer
 
 pages = APIRouter(include_in_schema=False)
@@ -33,11 +33,6 @@ class Scheduled:
     site: str
     position: str
     clause: str
-
-
-def position_name(code: str | None) -> str:
-    labels = position_labels().get(code or "")
-    return pick(*labels, current_locale()) if labels else (code or "")
 
 
 def _dues(duty, subject, first: date, last: date, recurring: list[date]) -> list[date]:

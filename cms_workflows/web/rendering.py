@@ -11,6 +11,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from cms_workflows.access.roles import position_labels
 from cms_workflows.core.i18n import LOCALES, current_locale, pick, t
 
 
@@ -44,8 +45,6 @@ def _term(key_prefix: str, code: Any) -> str:
 
 def position_name(code: str | None) -> str:
     """A position's name in the request's language (Annex A, roles.yaml); the code if it is not one."""
-    from cms_workflows.access.roles import position_labels
-
     names = position_labels().get(code or "")
     return pick(*names, current_locale()) if names else (code or "")
 

@@ -20,9 +20,9 @@ from fastapi.responses import RedirectResponse, Response
 from cms_workflows.core.errors import CmsError, ValidationFailed, problem
 from cms_workflows.core.i18n import current_locale, t
 from cms_workflows.web.authorization import OWN
-from cms_workflows.web.dashboard import position_name, scheduled_duties
+from cms_workflows.web.dashboard import scheduled_duties
 from cms_workflows.web.forms import field_errors, form
-from cms_workflows.web.rendering import page
+from cms_workflows.web.rendering import page, position_name
 from cms_workflows.web.session import Viewer, checked_form, current_viewer
 
 pages = APIRouter(include_in_schema=False)
@@ -118,28 +118,25 @@ def _claim_form(posted, task_id: int) -> None:
                                form=definition.title)
 
 
-@pages.post("/tasks/{task_id}/claim", dependencies=[OWN])
-def claim(request: Request, task_id: int, viewer: Viewer = Depends(current_viewer), posted=Depends(checked_form)):
+def _take_or_give_back(request: Request, task_id: int, viewer: Viewer, posted, command: str, flash: str):
     from cms_workflows.tasks import service
 
     try:
         _claim_form(posted, task_id)
     except ValidationFailed as exc:
         return _task_page(request, viewer, task_id, 422, errors=form_errors(exc, ()))
-    viewer.act(service.claim, task_id)
-    return RedirectResponse(f"/tasks/{task_id}?flash=claimed", status_code=303)
+    viewer.act(getattr(service, command), task_id)
+    return RedirectResponse(f"/tasks/{task_id}?flash={flash}", status_code=303)
+
+
+@pages.post("/tasks/{task_id}/claim", dependencies=[OWN])
+def claim(request: Request, task_id: int, viewer: Viewer = Depends(current_viewer), posted=Depends(checked_form)):
+    return _take_or_give_back(request, task_id, viewer, posted, "claim", "claimed")
 
 
 @pages.post("/tasks/{task_id}/release", dependencies=[OWN])
 def release(request: Request, task_id: int, viewer: Viewer = Depends(current_viewer), posted=Depends(checked_form)):
-    from cms_workflows.tasks import service
-
-    try:
-        _claim_form(posted, task_id)
-    except ValidationFailed as exc:
-        return _task_page(request, viewer, task_id, 422, errors=form_errors(exc, ()))
-    viewer.act(service.release, task_id)
-    return RedirectResponse(f"/tasks/{task_id}?flash=released", status_code=303)
+    return _take_or_give_back(request, task_id, viewer, posted, "release", "released")
 
 
 def _uploaded(value) -> tuple[str, bytes] | None:

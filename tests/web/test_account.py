@@ -57,7 +57,7 @@ def test_sign_in_is_throttled_after_five_failures(db, anonymous):
     for _ in range(5):
         _login(anonymous, "gm", "wrong wrong wrong")
     response = _login(anonymous, "gm", PASSWORD)
-    assert response.status_code == 400 and "15" in response.text
+    assert response.status_code == 429 and "15" in response.text
 
 
 def test_a_login_post_without_its_csrf_cookie_is_refused(db, anonymous):
@@ -91,3 +91,24 @@ def test_the_language_is_the_users_choice(db, browser):
     assert gm.get("/api/v1/me").json()["locale"] == "en"
     assert gm.post("/language", data={"locale": "zh-CN"}).status_code == 403  # no CSRF token
     assert gm.get("/api/v1/me").json()["locale"] == "en"
+
+
+def test_a_form_post_carries_its_own_sessions_token_only(db, app, browser):
+    """CSRF: a token taken from one user's page does not work with another user's session cookie, and a page
+    of another site cannot read either (the cookie is HttpOnly, the token a hash of it)."""
+    from fastapi.testclient import TestClient
+
+    from cms_workflows.web.session import SESSION_COOKIE
+    from tests.conftest import token_for
+    from tests.documents.conftest import new_procedure
+
+    gm = browser("gm")
+    legal = TestClient(app, follow_redirects=False)
+    legal.cookies.set(SESSION_COOKIE, token_for(db, "legal.lead"))
+    crossed = legal.post("/language", data={"locale": "en", "csrf_token": gm.csrf})
+    assert crossed.status_code == 403 and crossed.headers["x-cms-error"] == "web.csrf_refused"
+    assert legal.get("/api/v1/me").json()["locale"] == "zh-CN"  # nothing changed
+    number = new_procedure(db)
+    api = legal.post(f"/api/v1/documents/{number}/decisions", json={"decision": "approve"},
+                     headers={"X-CSRF-Token": gm.csrf})
+    assert api.status_code == 403 and api.headers["x-cms-error"] == "web.csrf_refused"
