@@ -117,7 +117,7 @@ BAD_INPUT: dict[str, tuple[str, tuple, dict, str]] = {
     "registers.disclosure.change": ("carbon.lead", ("DIS-999",), {"audience": "x"}, "registers.unknown_row"),
     "registers.disclosure.import": ("carbon.lead", (b"", "disclosures.csv"), {}, "registers.bad_file"),
     # tasks
-    "tasks.task.create": ("carbon.lead", (), {"key": "bad key!", "title_key": "tasks.title.nope", "clause": "6.3", "site": "HN77", "due": date(2026, 1, 1), "position": "chief_dreamer"}, "tasks.invalid_task"),
+    "tasks.task.create": ("carbon.lead", (), {"key": "bad key!", "title_key": "tasks.title.nope", "clause": "6.3", "site": "HN01", "due": date(2026, 1, 1), "position": "chief_dreamer"}, "tasks.invalid_task"),
     "tasks.task.claim": ("energy_engineer.hn01", (999_999,), {}, "tasks.unknown_task"),
     "tasks.task.release": ("energy_engineer.hn01", (999_999,), {}, "tasks.unknown_task"),
     "tasks.task.complete": ("energy_engineer.hn01", ("no:such:task",), {"outcome": "ok"}, "tasks.unknown_task"),
@@ -126,7 +126,7 @@ BAD_INPUT: dict[str, tuple[str, tuple, dict, str]] = {
     "processes.case.advance": ("system", ("NC-1999-99",), {}, "processes.unknown_case"),
     "processes.case.cancel": ("carbon.lead", ("NC-1999-99", "重复"), {}, "processes.unknown_case"),
     # compliance evaluation
-    "processes.compliance_evaluation.open": ("compliance.lead", ("HN77", "rumour", " "), {}, "processes.invalid_input"),
+    "processes.compliance_evaluation.open": ("compliance.lead", ("HN01", "rumour", " "), {}, "processes.invalid_input"),
     "processes.compliance_evaluation.start": ("compliance.lead", ("CE-1999-01", "2026-01-01", "2026-12-31", ["compliance.lead"]), {}, "processes.unknown_case"),
     "processes.compliance_evaluation.evaluate": ("compliance.lead", ("CE-1999-01", 1, "mostly", ""), {}, "processes.unknown_case"),
     "processes.compliance_evaluation.draft_report": ("compliance.lead", ("CE-1999-01", "x"), {}, "processes.unknown_case"),
@@ -173,7 +173,7 @@ BAD_INPUT: dict[str, tuple[str, tuple, dict, str]] = {
     "processes.audit_programme.finish": ("auditor1", ("AP-1999-99",), {}, "processes.unknown_case"),
     "processes.audit_programme.draft_report": ("auditor1", ("AP-1999-99",), {}, "processes.unknown_case"),
     "processes.audit_programme.submit_report": ("auditor1", ("AP-1999-99",), {}, "processes.unknown_case"),
-    "processes.internal_audit.open": ("auditor1", (), {"site": "HN77", "departments": [], "scope": "", "criteria": "", "start": "x", "end": "y"}, "processes.invalid_input"),
+    "processes.internal_audit.open": ("auditor1", (), {"site": "HN01", "departments": [], "scope": "", "criteria": "", "start": "x", "end": "y"}, "processes.invalid_input"),
     "processes.internal_audit.plan": ("auditor1", ("IA-1999-99",), {"lead_auditor": "auditor1"}, "processes.unknown_case"),
     "processes.internal_audit.answer_checklist": ("auditor1", ("IA-1999-99", 1), {"result": "conforming", "evidence": "x"}, "processes.unknown_case"),
     "processes.internal_audit.record_finding": ("auditor1", ("IA-1999-99",), {"category": "conformity", "clause": "7.5", "department": "production", "description": "x", "evidence": "y"}, "processes.unknown_case"),

@@ -77,6 +77,12 @@ class Directory(Protocol):
     def assignments(self, uow, on: date) -> list[tuple[str, str, str]]:
         """(username, position, site) held on a day by active users."""
 
+    def user_active(self, uow, username: str) -> bool | None:
+        """Whether a user is active; None when there is no such user."""
+
+    def site_exists(self, uow, code: str) -> bool:
+        """Whether a site of that code exists (sites are never deleted)."""
+
 
 def counts_at(held_at: str, site: str) -> bool:
     """The one site rule: an assignment counts for a request at a site when it is held at that site or
@@ -93,12 +99,14 @@ def positions_counting_at(held: list[tuple[str, str]], site: str) -> list[str]:
 class DecisionTable:
     """One user's permissions: for each site asked about, (object type, action) -> granting position."""
 
-    __slots__ = ("by_site", "assignments", "policy")
+    __slots__ = ("by_site", "assignments", "policy", "user_known_active")
 
     def __init__(self, policy: Policy, assignments: list[tuple[str, str]]) -> None:
         self.policy = policy
         self.assignments = assignments  # (position, site) held today
         self.by_site: dict[str, dict[tuple[str, str], str]] = {}
+        # the user was seen to exist and be active (a deactivation changes the org version, dropping the table)
+        self.user_known_active = bool(assignments)
 
     def for_site(self, site: str) -> dict[tuple[str, str], str]:
         table = self.by_site.get(site)
@@ -122,6 +130,7 @@ class AccessControl:
         self._lock = threading.Lock()
         self._tables: dict[str, DecisionTable] = {}
         self._cache_key: tuple[str, int, date] | None = None
+        self._known_sites: set[tuple[str, str]] = set()  # (database instance, site code) seen to exist
 
     def table(self, uow, username: str) -> DecisionTable:
         if uow.org_changed_here:
@@ -158,12 +167,48 @@ class AccessControl:
             self._tables = {}
             self._cache_key = None
 
+    # -- what must be true before a permission is decided (issue 15: say so, not "no permission")
+    def _unknown_user(self, uow, table: DecisionTable, username: str) -> AccessDenied | None:
+        """An unknown or deactivated user, named as such. Asked only when no position grants the action: such a
+        user holds no position (`Directory.holdings` counts active users only), so every decision for them
+        comes here, and a granted decision costs nothing more; an active user is looked up once per table."""
+        if table.user_known_active:
+            return None
+        active = self.directory.user_active(uow, username)
+        if active is None:
+            return AccessDenied("access.unknown_user", username=username)
+        if not active:
+            return AccessDenied("access.user_inactive", username=username)
+        table.user_known_active = True
+        return None
+
+    def _unknown_site(self, uow, table: DecisionTable, site: str) -> AccessDenied | None:
+        """A site that does not exist, named as such, before a company-wide position grants anything there.
+        A site the user holds a position at exists; a site seen once is remembered (sites are never deleted),
+        unless this unit of work has written (it may have created the site and roll back)."""
+        if site == COMPANY_WIDE or any(held_at == site for _p, held_at in table.assignments):
+            return None
+        key = (uow.database.instance, site)
+        if key in self._known_sites:
+            return None
+        if not self.directory.site_exists(uow, site):
+            return AccessDenied("access.unknown_site", site=site)
+        if not uow.writes:
+            self._known_sites.add(key)
+        return None
+
     # -- decisions
     def check(self, uow, username: str, action: str, resource: Resource) -> Grant | AccessDenied:
-        """The decision without raising: a Grant, or the AccessDenied that `decide` would raise."""
+        """The decision without raising: a Grant, or the AccessDenied that `decide` would raise. An unknown or
+        deactivated user and an unknown site are refused as such before any permission is considered."""
         if resource.type not in self.policy.vocabulary or action not in self.policy.vocabulary[resource.type]:
             raise PolicyError("access.unknown_action", object_type=resource.type, action=action)
-        position = self.table(uow, username).for_site(resource.site).get((resource.type, action))
+        table = self.table(uow, username)
+        position = table.for_site(resource.site).get((resource.type, action))
+        unknown = (self._unknown_user(uow, table, username) if position is None else None) \
+            or self._unknown_site(uow, table, resource.site)
+        if unknown is not None:
+            return unknown
         if position is None:
             return AccessDenied(
                 "access.denied",
@@ -183,6 +228,14 @@ class AccessControl:
         if isinstance(result, AccessDenied):
             raise result
         return result
+
+    def permitted_anywhere(self, uow, username: str, action: str, object_types) -> bool:
+        """Whether any position the user holds today permits the action on any of the object types, at any site
+        they hold it at: a list filtered by permission that would be empty for want of it says so instead."""
+        table = self.table(uow, username)
+        sites = {held_at for _p, held_at in table.assignments} | {COMPANY_WIDE}
+        wanted = {(object_type, action) for object_type in object_types}
+        return any(wanted & table.for_site(site).keys() for site in sites)
 
     def positions_held(self, uow, username: str, site: str) -> set[str]:
         """Positions the user holds that count at a site today (the same site rule as every decision)."""
@@ -235,6 +288,12 @@ def require(uow, username: str, action: str, resource: Resource) -> Grant:
 
 def can(uow, username: str, action: str, resource: Resource) -> bool:
     return isinstance(get_access().check(uow, username, action, resource), Grant)
+
+
+def held_positions(uow, username: str) -> list[tuple[str, str]]:
+    """(position, site) the user holds today, in the positions' order: the decision table's, which is cached
+    per org version (a hot path's alternative to asking the directory)."""
+    return get_access().table(uow, username).assignments
 
 
 def holders(uow, position: str, site: str) -> list[str]:

@@ -9,9 +9,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Iterable
 
-import yaml
-
 from cms_workflows.access.roles import known_position_codes
+from cms_workflows.core import yamlfile
 from cms_workflows.core.errors import PolicyError
 
 
@@ -35,7 +34,7 @@ class Policy:
         self.directory = Path(directory) if directory else policy_dir()
         self.model_path = self.directory / "model.conf"
         self.policy_path = self.directory / "policy.csv"
-        vocab = yaml.safe_load((self.directory / "vocabulary.yaml").read_text(encoding="utf-8"))
+        vocab = yamlfile.load((self.directory / "vocabulary.yaml").read_text(encoding="utf-8"))
         self.vocabulary: dict[str, list[str]] = {k: list(v) for k, v in vocab["object_types"].items()}
         self.own_work_forbidden = frozenset(vocab.get("sod", {}).get("own_work_forbidden", []))
         self.positions = set(known_position_codes() if positions is None else positions)

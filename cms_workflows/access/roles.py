@@ -6,13 +6,13 @@ from __future__ import annotations
 from functools import lru_cache
 from importlib import resources
 
-import yaml
+from cms_workflows.core import yamlfile
 
 
 @lru_cache(maxsize=1)
 def load_roles() -> dict:
     text = (resources.files("cms_workflows") / "data" / "roles.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    return yamlfile.load(text)
 
 
 @lru_cache(maxsize=1)

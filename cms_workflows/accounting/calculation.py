@@ -2,7 +2,9 @@
 
 E = sum(AD x EF); fuel combustion: AD = consumption x NCV, EF = carbon content x oxidation x 44/12;
 electricity and heat: quantity x grid/heat factor (exports subtract); process: carbonate and oxide
-(clinker/lime) methods; CO2 recovered subtracts; non-CO2 gases: mass x GWP.
+(clinker/lime) methods; CO2 recovered subtracts (by mass, or by volume x purity x 19.77 t/10^4 Nm3);
+non-CO2 gases: mass x GWP. An optional `purity` column (mass fraction 0-1; empty = 1) multiplies carbonate,
+CO2 and company per-unit rows (GB/T 32150 process inputs); biomass fuels are memo whatever their category.
 Factors are resolved once per distinct (material, site, year, unit) and spread to rows by integer
 codes, so the per-row work is a gather and a multiply (no Python per row); aggregation is a bincount.
 """
@@ -20,6 +22,7 @@ from cms_workflows.core.errors import ValidationFailed, problem
 
 KEY_COLUMNS = ["site", "production_unit", "facility", "category", "period"]
 INPUT_COLUMNS = KEY_COLUMNS + ["material", "quantity", "unit"]
+PURITY_COLUMN = "purity"  # optional: the row's own value, else the plan line's default (filled by the caller)
 LEVELS = {"enterprise": [], "site": ["site"], "production_unit": ["site", "production_unit"],
           "facility": ["site", "production_unit", "facility"], "category": ["category"]}
 
@@ -114,7 +117,7 @@ def calculate(activity: pd.DataFrame, library: FactorLibrary) -> Calculation:
     fspace = int(np.prod([max(n, 1) for n in fsizes], dtype=np.float64))
     fkey = _mixed_key(fcodes, fsizes)
     inverse, uniques = _distinct(fkey, fspace)
-    ef_unique, counted_unique, used, factor_problems = _resolve_factors(
+    ef_unique, counted_unique, purity_unique, used, factor_problems = _resolve_factors(
         library, cats, [cat, mat, site, cols["unit"]], period_year, uniques, fsizes)
     if factor_problems:
         raise ValidationFailed("accounting.missing_factor", problems=factor_problems)
@@ -126,6 +129,12 @@ def calculate(activity: pd.DataFrame, library: FactorLibrary) -> Calculation:
     else:
         emissions = qty * ef_unique[inverse]
         memo_rows = None if counted_unique.all() else np.isin(inverse, np.flatnonzero(~counted_unique))
+    purity = _purity(activity)
+    if purity is not None:
+        given = ~np.isnan(purity)
+        takes = np.isin(fkey, uniques[purity_unique]) if inverse is None else np.isin(inverse, np.flatnonzero(purity_unique))
+        _check_purity(purity, given, takes, mat)
+        emissions *= np.where(given, purity, 1.0)
     del fkey
 
     # aggregate: one integer key over the five output columns, counted densely
@@ -155,11 +164,13 @@ def calculate(activity: pd.DataFrame, library: FactorLibrary) -> Calculation:
 
 def _resolve_factors(library: FactorLibrary, cats: dict, columns: list[pd.Series], period_year: list[int],
                      uniques: np.ndarray, sizes: list[int]):
-    """Per distinct (category, material, site, unit, period) key: the signed factor and whether it counts;
-    each (material, site, year, unit) is resolved once. Missing factors are collected, not raised."""
+    """Per distinct (category, material, site, unit, period) key: the signed factor, whether it counts (a
+    biomass fuel never does) and whether a purity applies; each (material, site, year, unit) is resolved once.
+    Missing factors are collected, not raised."""
     cat, mat, site, unit = (c.cat.categories for c in columns)
     ef_unique = np.empty(len(uniques), dtype=np.float64)
     counted_unique = np.empty(len(uniques), dtype=bool)
+    purity_unique = np.zeros(len(uniques), dtype=bool)
     used: dict[str, dict] = {}
     factor_problems = []
     resolved: dict[tuple, object] = {}
@@ -186,9 +197,52 @@ def _resolve_factors(library: FactorLibrary, cats: dict, columns: list[pd.Series
         if isinstance(r, dict):
             continue
         ef_unique[i] = r.ef * category["sign"]
-        counted_unique[i] = category["counted"]
-        used[f"{material}|{site_code}|{year}|{unit_code}"] = {"ef": r.ef, **r.trace}
-    return ef_unique, counted_unique, used, factor_problems
+        counted_unique[i] = category["counted"] and not r.memo
+        purity_unique[i] = r.takes_purity
+        used[f"{material}|{site_code}|{year}|{unit_code}"] = {"ef": r.ef, **r.trace, **({"memo": True} if r.memo else {})}
+    return ef_unique, counted_unique, purity_unique, used, factor_problems
+
+
+def with_plan_purity(activity: pd.DataFrame, plan: pd.DataFrame) -> pd.DataFrame:
+    """The activity frame with each row's purity: its own when given, else its plan line's default
+    (`plan`: site, facility, material, purity), else empty (= 1). Plan lines without a purity add nothing."""
+    defaults = plan.loc[plan[PURITY_COLUMN].notna(), ["site", "facility", "material", PURITY_COLUMN]]
+    own = activity[PURITY_COLUMN] if PURITY_COLUMN in activity.columns else pd.Series(np.nan, index=activity.index)
+    if defaults.empty:
+        return activity.assign(**{PURITY_COLUMN: own})
+    keys = ["site", "facility", "material"]
+    joined = activity[keys].astype(str).merge(defaults.astype({k: str for k in keys}), on=keys, how="left")
+    fallback = pd.Series(joined[PURITY_COLUMN].to_numpy(dtype=np.float64), index=activity.index)
+    return activity.assign(**{PURITY_COLUMN: pd.to_numeric(own, errors="coerce").fillna(fallback)})
+
+
+def _purity(activity: pd.DataFrame) -> np.ndarray | None:
+    """The rows' purity as floats (NaN where none is given), or None when no row gives one."""
+    if PURITY_COLUMN not in activity.columns:
+        return None
+    values = pd.to_numeric(activity[PURITY_COLUMN], errors="coerce").to_numpy(dtype=np.float64)
+    text = activity[PURITY_COLUMN]
+    unreadable = np.isnan(values) & text.notna().to_numpy() & (text.astype("string").str.strip() != "").fillna(False).to_numpy()
+    if unreadable.any():
+        raise ValidationFailed("accounting.invalid_activity", problems=[
+            problem(PURITY_COLUMN, "accounting.problem.not_a_number", value=str(text[unreadable].iloc[0]))])
+    return None if np.isnan(values).all() else values
+
+
+def _check_purity(purity: np.ndarray, given: np.ndarray, takes: np.ndarray, material: pd.Series) -> None:
+    """A purity is a fraction in (0, 1] (95 % is 0.95), and only for carbonates, CO2 and per-unit inputs:
+    on a fuel, electricity or gas row it would silently scale a factor that already describes the fuel."""
+    problems = []
+    bad = given & ~((purity > 0) & (purity <= 1))
+    if bad.any():
+        problems.append(problem(PURITY_COLUMN, "accounting.problem.purity_range", value=f"{purity[bad][0]:g}",
+                                rows=int(bad.sum())))
+    misplaced = given & ~takes
+    if misplaced.any():
+        names = sorted({str(m) for m in material[misplaced]})
+        problems.append(problem(PURITY_COLUMN, "accounting.problem.purity_not_applicable", materials=", ".join(names)))
+    if problems:
+        raise ValidationFailed("accounting.invalid_activity", problems=problems)
 
 
 def _factor_problem(fld: str, key: str, material: str, year: int, site: str, **params) -> dict:

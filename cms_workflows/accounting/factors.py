@@ -21,7 +21,10 @@ from cms_workflows.core.errors import ValidationFailed, problem
 
 C_TO_CO2 = 44.0 / 12.0  # GB/T 32150-2015 formula (2): carbon to CO2
 DATA_FILES = ("source_categories.yaml", "sector_standards.yaml", "fuels.yaml", "electricity_heat.yaml", "gwp.yaml",
-              "process_materials.yaml")
+              "process_materials.yaml", "biomass_fuels.yaml")
+# methods whose quantity is of a substance that may be impure: the row's purity (mass or, for CO2 by volume,
+# volume fraction) multiplies the factor (GB/T 32150-2015 process emissions and CO2 recovery)
+PURITY_METHODS = ("carbonate", "co2", "per_unit")
 ELECTRICITY_KINDS = ("statistical", "market")
 
 
@@ -52,7 +55,7 @@ class Override:
     """A company value replacing a default (e.g. a measured carbon content), with its evidence."""
 
     material: str
-    parameter: str  # ncv | carbon_content | oxidation | ef | cao_fraction | mgo_fraction | calcination
+    parameter: str  # ncv | carbon_content | oxidation | ef | cao_fraction | mgo_fraction | calcination | co2_factor
     value: float
     site: str = "*"
     year_from: int | None = None
@@ -64,11 +67,13 @@ class Override:
 
 @dataclass(frozen=True)
 class Options:
-    """What a report chooses: electricity factor kind, GWP set, fuel default table."""
+    """What a report chooses: electricity factor kind, GWP set (SAR, AR4, AR5, AR6), fuel default table,
+    carbonate factor table (printed three-decimal values or the stoichiometric ones)."""
 
     electricity_kind: str = "statistical"
     gwp_set: str = "AR5"
     fuel_table: str | None = None  # None: the file's default table
+    carbonate_table: str | None = None  # None: the file's default table (table_3dp)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -77,10 +82,12 @@ class Options:
 def check_options(options: Options) -> Options:
     """A report's choices, refused with field problems when the reference data has no such kind, set or table."""
     fuels, gwp = reference("fuels.yaml"), reference("gwp.yaml")
+    carbonates = reference("process_materials.yaml")["carbonates"]
     problems = []
     for fld, value, allowed in (("electricity_kind", options.electricity_kind, ELECTRICITY_KINDS),
                                 ("gwp_set", options.gwp_set, tuple(gwp["sets"])),
-                                ("fuel_table", options.fuel_table, (None, *fuels["tables"]))):
+                                ("fuel_table", options.fuel_table, (None, *fuels["tables"])),
+                                ("carbonate_table", options.carbonate_table, (None, *carbonates["tables"]))):
         if value not in allowed:
             problems.append(problem(fld, "accounting.problem.one_of", value=value,
                                     allowed=", ".join(a for a in allowed if a)))
@@ -94,6 +101,11 @@ class Resolved:
     ef: float  # tCO2e per unit of the quantity's unit
     method: str
     trace: dict = field(default_factory=dict)
+    memo: bool = False  # biogenic CO2: reported beside the total, never in it, whatever the row's category
+
+    @property
+    def takes_purity(self) -> bool:
+        return self.method in PURITY_METHODS
 
 
 class MissingFactor(Exception):
@@ -121,6 +133,9 @@ class FactorLibrary:
         self.gwp = gwp
         self.grid = reference("electricity_heat.yaml")
         self.process = reference("process_materials.yaml")
+        carbonates = self.process["carbonates"]
+        self.carbonate_table = self.options.carbonate_table or carbonates["default_table"]
+        self.biomass = reference("biomass_fuels.yaml")
 
     # ------------------------------------------------------------------ identity
     def version(self) -> str:
@@ -149,6 +164,8 @@ class FactorLibrary:
             out[code] = {"method": "carbonate", "base_unit": "t", "name_zh": m["name_zh"]}
         for code, m in self.process["oxides"]["materials"].items():
             out[code] = {"method": "oxide", "base_unit": "t", "name_zh": m["name_zh"]}
+        for code, m in self.biomass["materials"].items():
+            out[code] = {"method": "biomass", "base_unit": m["base_unit"], "name_zh": m["name_zh"]}
         for o in self.overrides:  # company-defined materials (biomass fuels, purchased products, waste streams)
             if o.parameter == "ef" and o.material not in out:
                 out[o.material] = {"method": "per_unit", "base_unit": o.unit or "t", "name_zh": o.material}
@@ -182,6 +199,9 @@ class FactorLibrary:
         if info is None:
             raise MissingFactor(material, year, site, "accounting.problem.factor.unknown_material")
         method, base = info["method"], info["base_unit"]
+        if base not in units.UNITS:  # a company factor stored with a unit no table knows (before issue 15)
+            raise MissingFactor(material, year, site, "accounting.problem.factor.override_unit", unit=base,
+                                allowed=", ".join(units.UNITS))
         trace: dict = {"method": method}
         if method == "combustion":
             table = self.fuels[material]["values"]
@@ -215,21 +235,35 @@ class FactorLibrary:
                 trace["ef"] = {"value": r["value"], "kind": kind, "document": r["document"], "table": r["table"], "year": r["year"]}
                 ef = float(r["value"])
             return Resolved(ef * units.factor(unit, base), method, trace)
+        if method == "co2" and units.dimension(unit) == "volume":
+            # by volume: 10^4 Nm3 x purity (applied per row) x 19.77 t/10^4 Nm3 (GB/T 32150-2015)
+            density = self.process["co2_density"]
+            trace["co2_density"] = dict(density)
+            return Resolved(float(density["value"]) * units.factor(unit, "10^4Nm3"), method, trace)
         if units.dimension(unit) != units.dimension(base):
             raise MissingFactor(material, year, site, "accounting.problem.factor.unit", unit=unit)
         conv = units.factor(unit, base)
         if method == "gas":
             gset = self.options.gwp_set
-            v = self._param(material, "gwp", site, year, self.gwp["gases"][material][gset],
-                            {**self.gwp["sets"][gset], "set": gset}, trace)
+            published = self.gwp["gases"][material].get(gset)
+            if published is None and self._override(material, "gwp", site, year) is None:
+                raise MissingFactor(material, year, site, "accounting.problem.factor.gwp_not_in_set", set=gset)
+            v = self._param(material, "gwp", site, year, published, {**self.gwp["sets"][gset], "set": gset}, trace)
             return Resolved(v * conv, method, trace)
         if method == "co2":
             return Resolved(conv, method, trace)
         if method == "carbonate":
-            m = self.process["carbonates"]["materials"][material]
-            ef = self._param(material, "ef", site, year, m["ef"], self.process["carbonates"]["source"], trace)
+            carbonates = self.process["carbonates"]
+            table = self.carbonate_table
+            ef = self._param(material, "ef", site, year, carbonates["materials"][material]["ef"][table],
+                             {**carbonates["tables"][table], "set": table}, trace)
             frac = self._param(material, "calcination", site, year, 1.0, {"document": "complete calcination assumed"}, trace)
             return Resolved(ef * frac * conv, method, trace)
+        if method == "biomass":
+            m, src = self.biomass["materials"][material], self.biomass["source"]
+            ncv = self._param(material, "ncv", site, year, m["ncv"], src, trace)
+            co2 = self._param(material, "co2_factor", site, year, m["co2_factor"], src, trace)
+            return Resolved(ncv * co2 * conv, method, trace, memo=True)
         if method == "oxide":
             ratio = self.process["oxides"]["molar_ratio"]
             cao = self._param(material, "cao_fraction", site, year, None, None, trace)

@@ -14,7 +14,8 @@ from datetime import date, datetime
 import numpy as np
 import pandas as pd
 
-from cms_workflows.accounting import filechecks, units
+from cms_workflows.accounting import filechecks, plausibility, units
+from cms_workflows.accounting.factors import PURITY_METHODS
 from cms_workflows.core import exports
 from cms_workflows.core.errors import ValidationFailed, problem
 from cms_workflows.core.i18n import Message
@@ -25,7 +26,9 @@ FIELDS = ["site", "production_unit", "facility", "category", "material", "period
           "evidence_ref"]
 HEADERS_ZH = {"site": "站点", "production_unit": "生产单元", "facility": "排放设施", "category": "排放源类别",
               "material": "燃料/物料", "period": "期间", "quantity": "数量", "unit": "单位", "data_source": "数据来源",
-              "evidence_ref": "证据编号"}
+              "evidence_ref": "证据编号", "purity": "纯度"}
+# optional: a row's carbonate content / CO2 volume fraction (0-1]; empty = its plan line's, else 1 (GB/T 32150)
+PURITY = "purity"
 REQUIRED = ["site", "production_unit", "facility", "category", "material", "period", "quantity", "unit", "data_source"]
 DATA_SOURCES = {"meter": "meter", "invoice": "invoice", "estimate": "estimate", "计量表": "meter", "计量": "meter",
                 "发票": "invoice", "结算单": "invoice", "估算": "estimate"}
@@ -42,8 +45,18 @@ class Context:
     facilities: dict[tuple[str, str], str]
     materials: dict[str, dict]
     categories: set[str]
-    history: pd.DataFrame | None = None  # site, facility, material, median (in the row unit's reference)
+    # site, facility, material, dimension, median: the live rows' median per facility/material, in the
+    # reference unit of each dimension (units.py), so a row is compared whatever unit label it carries
+    history: pd.DataFrame | None = None
     outlier_ratio: float = 10.0
+    # (site, facility, material) -> (category, unit) of the data collection plan's line (R-6.3.5): a row's
+    # category must be its line's, its unit convertible to the line's
+    plan_lines: dict[tuple[str, str, str], tuple[str, str]] | None = None
+    # an import (not a re-read of a stored file): physical ranges, neighbours within the file, and refusal
+    # of rows plausibility.REFUSE_RATIO× off, unless their file row numbers are in `accept_outliers` (with a reason)
+    plausibility: bool = False
+    accept_outliers: frozenset[int] = frozenset()
+    accept_reason: str = ""
 
 
 @dataclass
@@ -53,17 +66,27 @@ class Parsed:
     warnings: list[dict] = field(default_factory=list)
 
 
-def template_rows(plan: list[dict], periods: list[str]) -> list[dict]:
-    """One row per plan item and period, quantity left blank for the data owner (R-6.3.5)."""
+def template_rows(plan: list[dict], periods: list[str], purity_materials: set[str] = frozenset()) -> list[dict]:
+    """One row per plan item and period, quantity left blank for the data owner (R-6.3.5). Rows of a material
+    a purity applies to (`purity_materials`: carbonates, CO2, per-unit process inputs) carry an empty `purity`
+    cell: left empty, the plan line's purity (else 1) applies, so the template never freezes a plan default."""
     return [{"site": p["site"], "production_unit": p["production_unit"], "facility": p["facility"],
              "category": p["category"], "material": p["material"], "period": per, "quantity": "", "unit": p["unit"],
-             "data_source": p.get("data_source", "meter"), "evidence_ref": ""} for p in plan for per in periods]
+             "data_source": p.get("data_source", "meter"), "evidence_ref": "",
+             **({PURITY: ""} if p["material"] in purity_materials else {})} for p in plan for per in periods]
+
+
+def purity_materials(materials: dict[str, dict]) -> set[str]:
+    """The materials (code -> {method, …}, `FactorLibrary.materials`) whose rows may give a purity."""
+    return {code for code, info in materials.items() if info["method"] in PURITY_METHODS}
 
 
 def write_template(rows: list[dict], fmt: str = "xlsx") -> bytes:
-    """The template file; plan names that a spreadsheet would run as formulas are written as text (core.exports)."""
-    header = [f"{HEADERS_ZH[f]}/{f}" for f in FIELDS]
-    cells = ([r[f] for f in FIELDS] for r in rows)
+    """The template file; plan names that a spreadsheet would run as formulas are written as text (core.exports).
+    The purity column is there only when some row takes a purity (a fuel-only plan keeps the old layout)."""
+    fields = FIELDS + ([PURITY] if any(PURITY in r for r in rows) else [])
+    header = [f"{HEADERS_ZH[f]}/{f}" for f in fields]
+    cells = ([r.get(f, "") for f in fields] for r in rows)
     if fmt == "csv":
         return exports.csv_bytes(header, cells)  # with a BOM: Excel opens Chinese CSV correctly
     return exports.xlsx_bytes(header, cells, sheet_name="activity_data")
@@ -79,7 +102,7 @@ def _header_map(header: list) -> dict[int, str]:
     out = {}
     for i, h in enumerate(header):
         text = str(h if h is not None else "").strip().lstrip("\ufeff")
-        for f in FIELDS:
+        for f in (*FIELDS, PURITY):
             if text in (f, HEADERS_ZH[f], f"{HEADERS_ZH[f]}/{f}"):
                 if f in out.values():  # e.g. both 站点 and site: which one holds the data is anyone's guess
                     raise ValidationFailed("accounting.bad_file", **_file("duplicate_column", column=f))
@@ -267,17 +290,34 @@ def validate(raw: pd.DataFrame, ctx: Context, problems: list[dict] | None = None
     dup = pd.Series(key).duplicated(keep="first").to_numpy()
     report(dup, "period", "duplicate_period",
            lambda i: {"period": text("period", i), "facility": text("facility", i), "material": text("material", i)})
+    if ctx.plan_lines is not None:
+        _check_plan(col, ctx, bad, report)
     out = pd.DataFrame({f: col[f] for f in FIELDS if f != "quantity"})
     out["quantity"] = qty
+    if PURITY in raw.columns:
+        out[PURITY] = _check_purity(raw[PURITY], col["material"], ctx, report)
     out["_row"] = rows
     warnings: list[dict] = []
-    if ctx.history is not None and len(ctx.history) and not bad.all():
-        far, usual = _far_from_history(out, qty, ctx, bad)
-        report(far, "quantity", "far_from_usual", lambda i: {"value": f"{qty[i]:g}", "usual": f"{usual[i]:g}"},
-               target=warnings)
+    if not bad.all():
+        plausibility.check(out, qty, ctx, bad.copy(), problems, warnings, MAX_PROBLEMS)
     if len(problems) >= MAX_PROBLEMS:
         problems.append(problem("file", "accounting.problem.more_not_listed", row="", limit=MAX_PROBLEMS))
     return Parsed(out, sorted(problems, key=lambda p: (p["row"] if isinstance(p["row"], int) else 1 << 60, p["field"])), warnings)
+
+
+def _check_purity(cells: pd.Series, material: pd.Categorical, ctx: Context, report) -> np.ndarray:
+    """The optional purity column as floats (NaN where empty): a number in (0, 1] (95 % is 0.95, not 95), and only
+    on a material a purity applies to (on a fuel it would scale a factor that already describes the fuel)."""
+    text = cells.astype(object).where(cells.notna(), "").map(lambda v: str(v).strip().replace(",", ""))
+    values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
+    empty = (text == "").to_numpy()
+    report(np.isnan(values) & ~empty, PURITY, "not_a_number", lambda i: {"value": shown(text.iloc[i], 40)})
+    with np.errstate(invalid="ignore"):
+        out_of_range = ~np.isnan(values) & ~((values > 0) & (values <= 1))
+    report(out_of_range, PURITY, "purity_range", lambda i: {"value": f"{values[i]:g}", "rows": 1})
+    takes = _by_value(material, lambda m: m not in ctx.materials or ctx.materials[m]["method"] in PURITY_METHODS)
+    report(~empty & ~takes, PURITY, "purity_not_applicable", lambda i: {"materials": shown(material[i])})
+    return np.where(empty, np.nan, values)
 
 
 def _check_text(col: dict, report) -> None:
@@ -314,14 +354,24 @@ def _check_references(col: dict, blank: dict, ctx: Context, report) -> None:
                                                "expected": ctx.facilities.get((col["site"][i], col["facility"][i]))})
     mat_ok = _by_value(col["material"], lambda v: v in ctx.materials)
     report(~mat_ok & ~blank["material"], "material", "unknown_material", lambda i: {"material": text("material", i)})
-    # units: known, and convertible to the material's base unit (fuels also accept energy units)
+    # units: known, and convertible to the material's base unit (fuels also accept energy units); a volume
+    # that does not say it is at standard conditions (`m3`) is refused with how to write it (issue 15)
+    unstated = _by_value(col["unit"], units.conditions_unstated)
+    report(unstated, "unit", "unit_conditions_unstated", lambda i: {"unit": text("unit", i)})
     ucats = [units.normalize(u) or u for u in col["unit"].categories]
     col["unit"] = _recode(col["unit"], ucats)
     unit_ok = _by_value(col["unit"], lambda v: v in units.UNITS)
-    report(~unit_ok & ~blank["unit"], "unit", "unknown_unit", lambda i: {"unit": text("unit", i)})
+    report(~unit_ok & ~blank["unit"] & ~unstated, "unit", "unknown_unit", lambda i: {"unit": text("unit", i)})
+
+    # a company material whose factor names a unit no table knows (stored before units were checked, issue 15)
+    bad_base = {m: info["base_unit"] for m, info in ctx.materials.items() if info["base_unit"] not in units.UNITS}
+    if bad_base:
+        report(_by_value(col["material"], lambda v: v in bad_base), "material", "factor_unit_unknown",
+               lambda i: {"material": text("material", i), "unit": shown(bad_base[col["material"][i]]),
+                          "allowed": ", ".join(units.UNITS)})
 
     def fits(m: str, u: str) -> bool:
-        if m not in ctx.materials or u not in units.UNITS:
+        if m not in ctx.materials or u not in units.UNITS or m in bad_base:
             return True  # reported above
         info = ctx.materials[m]
         dims = {units.dimension(info["base_unit"])} | ({"energy"} if info["method"] in ("combustion", "electricity", "heat") else set())
@@ -335,13 +385,38 @@ def _check_references(col: dict, blank: dict, ctx: Context, report) -> None:
     col["data_source"] = _recode(col["data_source"], [d or v for d, v in zip(dcats, col["data_source"].categories)])
 
 
-def _far_from_history(out: pd.DataFrame, qty: np.ndarray, ctx: Context, bad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Rows far outside the facility's history: a warning for the data owner, not an error (R-8.6)."""
-    h = ctx.history.set_index(["site", "facility", "material", "unit"])["median"]
-    med = h.reindex(pd.MultiIndex.from_frame(out[["site", "facility", "material", "unit"]].astype(str))).to_numpy()
-    ratio = ctx.outlier_ratio
-    with np.errstate(invalid="ignore"):
-        return np.isfinite(med) & (med > 0) & ((qty > med * ratio) | (qty < med / ratio)) & ~bad, med
+def _check_plan(col: dict, ctx: Context, bad: np.ndarray, report) -> None:
+    """Each row against its line of the data collection plan (issue 15, R-6.3.5): the facility must list the
+    material, the category must be the line's (biomass filed as stationary combustion would be counted in the
+    total, exported heat filed as purchased heat added instead of deducted), and the unit must convert to the
+    line's unit. Rows already refused for their site, facility, material or unit are not judged again."""
+    lines = ctx.plan_lines
+
+    def text(f, i) -> str:
+        return shown(col[f][i])
+
+    known = ~bad.copy()
+    in_plan = _combo_ok([col["site"], col["facility"], col["material"]], lambda s, f, m: (s, f, m) in lines)
+    report(known & ~in_plan, "material", "material_not_in_plan",
+           lambda i: {"material": text("material", i), "facility": text("facility", i), "site": text("site", i),
+                      "planned": ", ".join(sorted(m for (s, f, m) in lines
+                                                  if (s, f) == (col["site"][i], col["facility"][i])))})
+    key = [col["site"], col["facility"], col["material"]]
+    same_cat = _combo_ok(key + [col["category"]], lambda s, f, m, c: lines.get((s, f, m), (c,))[0] == c)
+    report(known & in_plan & ~same_cat, "category", "category_not_plan",
+           lambda i: {"category": text("category", i), "facility": text("facility", i),
+                      "material": text("material", i),
+                      "expected": lines[(col["site"][i], col["facility"][i], col["material"][i])][0]})
+
+    def converts(s: str, f: str, m: str, u: str) -> bool:
+        plan_unit = lines.get((s, f, m), (None, None))[1]
+        if plan_unit not in units.UNITS or u not in units.UNITS:
+            return True  # an unknown row unit is reported above; a plan unit is checked when the line is added
+        return units.dimension(plan_unit) == units.dimension(u)
+    same_dim = _combo_ok(key + [col["unit"]], converts)
+    report(known & in_plan & ~same_dim, "unit", "unit_not_plan",
+           lambda i: {"unit": text("unit", i), "facility": text("facility", i), "material": text("material", i),
+                      "plan_unit": lines[(col["site"][i], col["facility"][i], col["material"][i])][1]})
 
 
 def _recode(c: pd.Categorical, values: list) -> pd.Categorical:

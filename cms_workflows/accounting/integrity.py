@@ -25,7 +25,7 @@ from sqlalchemy import select
 from cms_workflows.accounting import CODE_VERSION, calculation
 from cms_workflows.accounting.factors import Options
 from cms_workflows.accounting.models import Activity, CalculationResult, CalculationRun, ImportBatch
-from cms_workflows.accounting.queries import RESULT_COLUMNS, input_hash, library, run_sites
+from cms_workflows.accounting.queries import RESULT_COLUMNS, input_hash, library, run_sites, with_purity
 from cms_workflows.core.errors import CmsError
 from cms_workflows.core.i18n import Message
 from cms_workflows.audit.deep import Disagreement, same_number, trail
@@ -34,7 +34,8 @@ from cms_workflows.audit.deep import Disagreement, same_number, trail
 ROW_COLUMNS = ["file_row", "site", "production_unit", "facility", "category", "material", "period", "quantity", "unit",
                "data_source", "evidence_ref"]
 _EMPTY = hashlib.sha256(b"").hexdigest()  # the digest of a batch without rows
-FRAME_COLUMNS = ["site", "production_unit", "facility", "category", "material", "period", "quantity", "unit"]
+FRAME_COLUMNS = ["site", "production_unit", "facility", "category", "material", "period", "quantity", "unit",
+                 "purity"]
 
 
 def rows_digest(frame: pd.DataFrame) -> str:
@@ -53,9 +54,9 @@ def stored_rows_digest(uow, import_id: int) -> str:
 def _all_activity(uow) -> pd.DataFrame:
     """Every activity row, read once per deep check (both checks use it; kept on the read-only unit of work)."""
     if "deep.activity" not in uow.info:
-        cols = ["id", "import_id", "replaced_by_import", *ROW_COLUMNS]
+        cols = ["id", "import_id", "replaced_by_import", *ROW_COLUMNS, "purity"]
         rows = uow.execute(select(*[getattr(Activity, c) for c in cols]).order_by(Activity.id)).all()
-        uow.info["deep.activity"] = pd.DataFrame(rows, columns=cols)
+        uow.info["deep.activity"] = with_purity(uow, pd.DataFrame(rows, columns=cols))
     return uow.info["deep.activity"]
 
 
@@ -200,15 +201,19 @@ def _selected(c: _Columns, run) -> np.ndarray:
 
 def _input_hashes(activity: pd.DataFrame, picks: dict[int, np.ndarray]) -> dict[int, str]:
     """`queries.input_hash` of every run's rows, from one sorted CSV cut at the runs' boundaries."""
-    ids = list(picks)
+    purity = activity["purity"].to_numpy(dtype=np.float64)
+    # a run with a purity hashes it (input_hash): run by run; the others in one CSV without the column
+    out = {i: input_hash(activity.iloc[picks[i]][FRAME_COLUMNS]) for i in picks if (~np.isnan(purity[picks[i]])).any()}
+    ids = [i for i in picks if i not in out]
+    columns = FRAME_COLUMNS[:-1]
     rows = np.concatenate([picks[i] for i in ids]) if ids else np.array([], dtype=np.int64)
-    big = activity.iloc[rows][FRAME_COLUMNS].assign(_run=np.repeat(ids, [len(picks[i]) for i in ids]))
-    big = big.sort_values(["_run", *FRAME_COLUMNS], kind="stable")
-    header = big.iloc[0:0][FRAME_COLUMNS].to_csv(index=False)
-    lines = big[FRAME_COLUMNS].to_csv(index=False, header=False, float_format="%.17g").splitlines(keepends=True)
+    big = activity.iloc[rows][columns].assign(_run=np.repeat(ids, [len(picks[i]) for i in ids]))
+    big = big.sort_values(["_run", *columns], kind="stable")
+    header = big.iloc[0:0][columns].to_csv(index=False)
+    lines = big[columns].to_csv(index=False, header=False, float_format="%.17g").splitlines(keepends=True)
     if len(lines) != len(big):  # a value with a line break: hash run by run
-        return {i: input_hash(activity.iloc[picks[i]][FRAME_COLUMNS]) for i in ids}
-    out, at = {}, 0
+        return {**out, **{i: input_hash(activity.iloc[picks[i]][columns]) for i in ids}}
+    at = 0
     for i in ids:
         n = len(picks[i])
         out[i] = hashlib.sha256((header + "".join(lines[at:at + n])).encode()).hexdigest()

@@ -28,6 +28,8 @@ class PlanItem(SQLModel, table=True):
     data_source: str = Field(default="meter", max_length=16)
     responsible_position: str = Field(default="energy_data_admin", max_length=64)
     meter_calibrated: bool | None = None  # GB 17167 metering instrument status; None = not metered / unknown
+    # default purity of the line's input (carbonate content, CO2 volume fraction; 0-1) when a row gives none
+    purity: float | None = None
     created_by: str = Field(max_length=64)
     created_at: datetime = Field(default_factory=utcnow)
 
@@ -82,6 +84,7 @@ class Activity(SQLModel, table=True):
     data_source: str = Field(max_length=16)
     evidence_ref: str = Field(default="", max_length=200)
     replaced_by_import: int | None = None  # a later import corrected this value
+    purity: float | None = None  # the row's own purity (0-1); None: the plan line's default, else 1
 
 
 class ProductionOutput(SQLModel, table=True):

@@ -65,3 +65,28 @@ def assess(plan: pd.DataFrame, activity: pd.DataFrame, first: str, last: str,
     score = round(100.0 * (completeness + consistency + accuracy) / 3.0, 1)
     return {"score": score, "completeness": round(completeness, 4), "consistency": round(consistency, 4),
             "accuracy": round(accuracy, 4), "gaps": gaps}
+
+
+def missing_months(plan: pd.DataFrame, have: pd.DataFrame, first: str, last: str) -> list[dict]:
+    """Per plan line (site, facility, material): the months of `first`..`last` without a value in `have`
+    (site, facility, material, period). What an approver must accept explicitly (issue 15, R-8.6)."""
+    if plan.empty:
+        return []
+    expected = plan[["site", "facility", "material"]].drop_duplicates() \
+        .merge(pd.DataFrame({"period": months(first, last)}), how="cross")
+    merged = expected.merge(have[["site", "facility", "material", "period"]].drop_duplicates(), how="left",
+                            indicator=True)
+    missing = merged[merged["_merge"] == "left_only"]
+    return [{"site": site, "facility": facility, "material": material, "months": sorted(group["period"])}
+            for (site, facility, material), group in missing.groupby(["site", "facility", "material"], sort=True)]
+
+
+def month_ranges(periods: list[str]) -> str:
+    """Sorted YYYY-MM months as short ranges: 2024-01, 2024-03…2024-12."""
+    out: list[list[str]] = []
+    for p in sorted(periods):
+        if out and pd.Period(p, "M") == pd.Period(out[-1][-1], "M") + 1:
+            out[-1][1:] = [p]  # extend the range to p
+        else:
+            out.append([p])
+    return ", ".join("…".join(r) for r in out)

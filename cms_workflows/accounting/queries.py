@@ -93,7 +93,8 @@ def template(uow, username: str, periods: list[str], site: str | None = None, fm
     items = [i.model_dump() for i in plan(uow, site)]
     if not items:
         raise NotFound("accounting.no_plan")
-    return importing.write_template(importing.template_rows(items, periods), fmt)
+    takes_purity = importing.purity_materials(library(uow).materials())
+    return importing.write_template(importing.template_rows(items, periods, takes_purity), fmt)
 
 
 # ------------------------------------------------------------------ activity rows
@@ -109,8 +110,9 @@ def history(uow) -> pd.DataFrame:
 
 
 def activity_frame(uow, first: str, last: str, sites: list[str] | None, max_import_id: int | None = None) -> pd.DataFrame:
+    """The rows a run calculates, each with its purity: its own, else its plan line's (else empty, = 1)."""
     cols = [Activity.site, Activity.production_unit, Activity.facility, Activity.category, Activity.material,
-            Activity.period, Activity.quantity, Activity.unit]
+            Activity.period, Activity.quantity, Activity.unit, Activity.purity]
     q = select(*cols).where(Activity.period >= first, Activity.period <= last)
     if max_import_id is None:
         q = q.where(Activity.replaced_by_import.is_(None))
@@ -119,11 +121,25 @@ def activity_frame(uow, first: str, last: str, sites: list[str] | None, max_impo
                     or_(Activity.replaced_by_import.is_(None), Activity.replaced_by_import > max_import_id))
     if sites:
         q = q.where(Activity.site.in_(sites))
-    return pd.DataFrame(uow.connection().execute(q).all(), columns=[c.key for c in cols])
+    return with_purity(uow, pd.DataFrame(uow.connection().execute(q).all(), columns=[c.key for c in cols]))
+
+
+def with_purity(uow, frame: pd.DataFrame) -> pd.DataFrame:
+    """Activity rows (with their stored `purity`) with each row's purity as floats: its own, else its plan
+    line's (a line's purity is fixed when the line is added), else NaN (= 1)."""
+    purity = calculation.PURITY_COLUMN
+    lines = pd.DataFrame([(i.site, i.facility, i.material, i.purity) for i in plan(uow)],
+                         columns=["site", "facility", "material", purity])
+    frame = calculation.with_plan_purity(frame, lines)
+    return frame.assign(**{purity: pd.to_numeric(frame[purity]).astype(float)})
 
 
 def input_hash(frame: pd.DataFrame) -> str:
-    """Order-independent hash of the activity rows a run used."""
+    """Order-independent hash of the activity rows a run used. A purity column with no value is left out, so
+    a run without purities hashes as it did before purities existed (X-5: earlier runs stay reproducible)."""
+    purity = calculation.PURITY_COLUMN
+    if purity in frame.columns and pd.to_numeric(frame[purity], errors="coerce").isna().all():
+        frame = frame.drop(columns=[purity])
     canon = frame.sort_values(list(frame.columns), kind="stable").reset_index(drop=True)
     return hashlib.sha256(canon.to_csv(index=False, float_format="%.17g").encode()).hexdigest()
 
@@ -146,6 +162,46 @@ def locks(uow, first: str, last: str, sites: list[str] | None) -> dict[tuple[str
     if sites:
         q = q.where(PeriodLock.site.in_(sites))
     return {(lk.site, lk.period): lk.run_id for lk in uow.exec(q)}
+
+
+def approval_gaps(uow, run: CalculationRun, result_sites: list[str]) -> dict:
+    """What an approver of `run` must accept explicitly (issue 15, R-8.6): `missing`, each plan line of the
+    run's sites with the months of its period that have no value in the rows the run used; `warnings`, the
+    plausibility warnings its imports raised on rows the run used (a warning is resolved by a correcting
+    import that replaced the row before the run). The sites are those the run names, or those it found
+    data at when it names none."""
+    sites = run_sites(run) or result_sites
+    rows = pd.DataFrame(uow.connection().execute(
+        select(Activity.site, Activity.facility, Activity.material, Activity.period, Activity.import_id,
+               Activity.file_row)
+        .where(Activity.period >= run.first_period, Activity.period <= run.last_period,
+               Activity.site.in_(sites), Activity.import_id <= run.max_import_id,
+               or_(Activity.replaced_by_import.is_(None), Activity.replaced_by_import > run.max_import_id))).all(),
+        columns=["site", "facility", "material", "period", "import_id", "file_row"])
+    lines = pd.DataFrame([(i.site, i.facility, i.material) for i in plan(uow) if i.site in sites],
+                         columns=["site", "facility", "material"])
+    missing = dq.missing_months(lines, rows, run.first_period, run.last_period)
+    warnings = []
+    flagged = uow.exec(select(ImportBatch.id).where(ImportBatch.warnings > 0,
+                                                    ImportBatch.id.in_(sorted(set(rows["import_id"].tolist()))))).all()
+    used = rows.set_index(["import_id", "file_row"])
+    for import_id in flagged:
+        for e in events_for(uow, "acc_import", import_id, event="accounting.import_batch.create"):
+            for w in json.loads(e.payload or "{}").get("warnings", []):
+                if (import_id, w.get("row")) in used.index:
+                    r = used.loc[(import_id, w["row"])]
+                    warnings.append({"site": r["site"], "facility": r["facility"], "material": r["material"],
+                                     "period": r["period"], "import_id": int(import_id), "row": int(w["row"]),
+                                     "key": w["key"], "params": w.get("params", {})})
+    return {"missing": missing, "warnings": warnings}
+
+
+def changed_months(uow, run: CalculationRun) -> list[tuple[str, str]]:
+    """The months still locked to `run` whose activity data an import changed after the run (issue 15)."""
+    q = select(Activity.site, Activity.period).distinct().join(
+        PeriodLock, (PeriodLock.site == Activity.site) & (PeriodLock.period == Activity.period)) \
+        .where(PeriodLock.run_id == run.id, Activity.import_id > run.max_import_id)
+    return sorted((site, period) for site, period in uow.connection().execute(q).all())
 
 
 def run_results(uow, run_id: int) -> pd.DataFrame:

@@ -12,6 +12,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import func, insert, update
 from sqlalchemy.exc import IntegrityError
@@ -19,10 +20,10 @@ from sqlmodel import select
 
 from cms_workflows import access
 from cms_workflows.access import COMPANY_WIDE, Resource
-from cms_workflows.accounting import CODE_VERSION, calculation, importing, integrity, units
+from cms_workflows.accounting import CODE_VERSION, calculation, importing, integrity, plausibility, units
 from cms_workflows.accounting import baseline as bl
 from cms_workflows.accounting import quality as dq
-from cms_workflows.accounting.factors import Options, categories, check_options
+from cms_workflows.accounting.factors import PURITY_METHODS, Options, categories, check_options
 from cms_workflows.accounting.models import (
     Activity,
     Baseline,
@@ -37,6 +38,8 @@ from cms_workflows.accounting.models import (
 )
 from cms_workflows.accounting.queries import (  # noqa: F401  (intensity, official_results: read by demo/documents)
     activity_frame,
+    approval_gaps,
+    changed_months,
     check_period,
     differences,
     get_baseline,
@@ -53,16 +56,18 @@ from cms_workflows.accounting.queries import (  # noqa: F401  (intensity, offici
     run_sites,
 )
 from cms_workflows.accounting.states import BASELINE, RUN, BaselineStatus, run_created_status
+from cms_workflows.audit import recording
 from cms_workflows.audit.commands import Command, command
 from cms_workflows.core.errors import Conflict, NotFound, ValidationFailed, problem
+from cms_workflows.core.i18n import Message
 from cms_workflows.core.limits import limits
-from cms_workflows.core.text import check_text
+from cms_workflows.core.text import check_text, shown
 from cms_workflows.org.queries import site_codes
 
 PARAMETERS = ("ncv", "carbon_content", "oxidation", "ef", "gwp", "calcination", "cao_fraction", "mgo_fraction")
 COMMENT_LIMIT = 2000
 ACTIVITY_COLUMNS = ["site", "production_unit", "facility", "category", "material", "period", "quantity", "unit",
-                    "data_source", "evidence_ref"]
+                    "data_source", "evidence_ref", "purity"]
 
 
 # ------------------------------------------------------------------ authorization over several sites
@@ -103,8 +108,10 @@ def _factor_site(_uow, *_args, site: str = COMPANY_WIDE, **_kwargs) -> Resource:
 @command("accounting.plan_item.create", action="manage", resource=_factor_site, audit_object="acc_plan_item")
 def add_plan_item(cmd: Command, *, site: str, production_unit: str, facility: str, category: str,
                   material: str, unit: str, data_source: str = "meter", facility_name: str = "",
-                  responsible_position: str = "energy_data_admin", meter_calibrated: bool | None = None) -> int:
-    """A line of the data collection plan (R-6.3.5); the carbon accountant maintains it with the factors."""
+                  responsible_position: str = "energy_data_admin", meter_calibrated: bool | None = None,
+                  purity: float | None = None) -> int:
+    """A line of the data collection plan (R-6.3.5); the carbon accountant maintains it with the factors.
+    `purity`: the default carbonate content / CO2 volume fraction (0-1] of the line's rows that give none."""
     uow = cmd.uow
     problems = []
     if site not in site_codes(uow):
@@ -119,6 +126,7 @@ def add_plan_item(cmd: Command, *, site: str, production_unit: str, facility: st
         problems.append(problem("data_source", "accounting.problem.unknown_data_source", data_source=data_source))
     if not facility.strip() or not production_unit.strip():
         problems.append(problem("facility", "accounting.problem.required"))
+    problems += _plan_purity_problems(uow, material, purity)
     if problems:
         raise ValidationFailed("accounting.invalid_plan_item", problems=problems)
     exists = uow.exec(select(PlanItem).where(PlanItem.site == site, PlanItem.facility == facility,
@@ -128,11 +136,23 @@ def add_plan_item(cmd: Command, *, site: str, production_unit: str, facility: st
     item = PlanItem(site=site, production_unit=production_unit, facility=facility, facility_name=facility_name,
                     category=category, material=material, unit=units.normalize(unit), data_source=data_source,
                     responsible_position=responsible_position, meter_calibrated=meter_calibrated,
-                    created_by=cmd.actor, created_at=uow.clock.now())
+                    purity=None if purity is None else float(purity), created_by=cmd.actor, created_at=uow.clock.now())
     uow.add(item)
     uow.flush()
     cmd.object_id, cmd.payload = item.id, item.model_dump(mode="json")
     return item.id
+
+
+def _plan_purity_problems(uow, material: str, purity: float | None) -> list[dict]:
+    """A plan line's purity is a fraction in (0, 1] (95 % is 0.95), of a material a purity applies to."""
+    if purity is None:
+        return []
+    if isinstance(purity, bool) or not isinstance(purity, (int, float)) or not 0 < purity <= 1:
+        return [problem("purity", "accounting.problem.purity_range", value=shown(purity, 40), rows=1)]
+    info = library(uow).materials().get(material)
+    if info is not None and info["method"] not in PURITY_METHODS:
+        return [problem("purity", "accounting.problem.purity_not_applicable", materials=material)]
+    return []
 
 
 @command("accounting.factor_override.create", action="manage", resource=_factor_site,
@@ -158,6 +178,12 @@ def add_factor_override(cmd: Command, *, material: str, parameter: str, value: f
         if year is not None and not lim.min_year <= year <= lim.max_year:
             problems.append(problem(fld, "accounting.problem.year_range", value=year, first=lim.min_year,
                                     last=lim.max_year))
+    if unit is not None and str(unit).strip():
+        unit, unit_problem = _factor_unit(uow, material, unit)
+        if unit_problem:
+            problems.append(unit_problem)
+    else:
+        unit = None
     if problems:
         raise ValidationFailed("accounting.invalid_factor", problems=problems)
     row = FactorOverride(site=site, material=material, parameter=parameter, value=value, unit=unit, year_from=year_from,
@@ -173,6 +199,28 @@ def add_factor_override(cmd: Command, *, material: str, parameter: str, value: f
     return row.id
 
 
+def _factor_unit(uow, material: str, unit: str) -> tuple[str, dict | None]:
+    """The canonical code of a factor's unit, or the problem with it (issue 15). A factor is applied per its
+    material's base unit, so a material that has one (a default, or a company material's earlier factor)
+    takes only that unit; a new company material takes a unit of the dimension its plan lines measure in,
+    or any known unit when it has none yet."""
+    code = units.normalize(unit)
+    if code is None:
+        return unit, problem("unit", "accounting.problem.unknown_unit_allowed", unit=shown(unit, 20),
+                             allowed=", ".join(units.UNITS))
+    info = library(uow).materials().get(material)
+    if info is not None and info["base_unit"] in units.UNITS:
+        allowed = [info["base_unit"]]
+    else:
+        dims = {units.dimension(i.unit) for i in uow.exec(select(PlanItem).where(PlanItem.material == material))
+                if i.unit in units.UNITS}
+        allowed = [u for d in sorted(dims) for u in units.of_dimension(d)] or list(units.UNITS)
+    if code not in allowed:
+        return code, problem("unit", "accounting.problem.factor_unit_not_allowed", unit=code, material=material,
+                             allowed=", ".join(allowed))
+    return code, None
+
+
 # ------------------------------------------------------------------ import
 
 @dataclass
@@ -182,37 +230,48 @@ class ImportResult:
     duplicate: bool
     sha256: str
     warnings: list[dict] = field(default_factory=list)
+    # approved runs whose locked months this import changed: [{run_id, months, status}] (issue 15)
+    recalculation: list[dict] = field(default_factory=list)
 
 
 def import_activity(uow, username: str, data: bytes, filename: str, replace: bool = False,
-                    outlier_ratio: float = 10.0) -> ImportResult:
+                    outlier_ratio: float = 10.0, accept_outliers: list[int] | None = None,
+                    reason: str = "") -> ImportResult:
     """Atomic (all rows or none) and idempotent (same SHA-256 → the earlier import) activity-data import.
-    The same file again changes nothing, so it is answered here, not by a command (no event)."""
+    The same file again changes nothing, so it is answered here, not by a command (no event).
+    `accept_outliers`: file row numbers whose implausible figures (importing.REFUSE_RATIO× off their history
+    or neighbours, or outside the physical range) the user confirms, with `reason` (issue 15)."""
     sha = hashlib.sha256(data).hexdigest()
     earlier = uow.exec(select(ImportBatch).where(ImportBatch.sha256 == sha)).first()
     if earlier is not None:
         first_site = uow.exec(select(Activity.site).where(Activity.import_id == earlier.id).limit(1)).first()
         access.require(uow, username, "submit", Resource("activity_data", site=first_site or COMPANY_WIDE))
         return ImportResult(earlier.id, earlier.rows, True, sha)
-    return create_import_batch(uow, username, data, filename, replace=replace, outlier_ratio=outlier_ratio)
+    return create_import_batch(uow, username, data, filename, replace=replace, outlier_ratio=outlier_ratio,
+                               accept_outliers=accept_outliers, reason=reason)
 
 
-def _import_sites(uow, data: bytes, filename: str, replace: bool = False, outlier_ratio: float = 10.0) -> Resource:
+def _import_sites(uow, data: bytes, filename: str, replace: bool = False, outlier_ratio: float = 10.0,
+                  accept_outliers: list[int] | None = None, reason: str = "") -> Resource:
     """Read the file to learn its sites (a file that cannot be read at all is refused here)."""
+    listed, why = plausibility.outlier_rows(accept_outliers, reason)
     sites = site_codes(uow)
     items = plan(uow)
     ctx = importing.Context(sites=set(sites), facilities={(i.site, i.facility): i.production_unit for i in items},
                             materials=library(uow).materials(), categories=set(categories()),
-                            history=history(uow), outlier_ratio=outlier_ratio)
+                            history=history(uow), outlier_ratio=outlier_ratio,
+                            plan_lines={(i.site, i.facility, i.material): (i.category, i.unit) for i in items},
+                            plausibility=True, accept_outliers=listed, accept_reason=why)
     parsed = importing.parse(data, filename, ctx)
     named = sorted(set(parsed.frame["site"].astype(str).unique()) & set(sites)) if len(parsed.frame) else []
     return _multi("activity_data", named, parsed=parsed)
 
 
 @command("accounting.import_batch.create", action="submit", resource=_import_sites, authorize=_at_each_site,
-         audit_object="acc_import")
+         audit_object="acc_import", emits=("accounting.run.reopen",))
 def create_import_batch(cmd: Command, data: bytes, filename: str, replace: bool = False,
-                        outlier_ratio: float = 10.0) -> ImportResult:
+                        outlier_ratio: float = 10.0, accept_outliers: list[int] | None = None,
+                        reason: str = "") -> ImportResult:
     uow = cmd.uow
     parsed = cmd.subject.loaded["parsed"]
     if parsed.problems:
@@ -238,11 +297,47 @@ def create_import_batch(cmd: Command, data: bytes, filename: str, replace: bool 
         raise Conflict("accounting.import_in_progress", sha256=sha) from None
     _write_rows(uow, batch.id, frame, [int(i) for i in clash["id"]])
     cmd.object_id = batch.id
+    recalculation = _reopen_runs(cmd, batch.id, frame)
     cmd.payload = {"sha256": sha, "filename": filename, "rows": len(frame), "sites": cmd.subject.sites,
                    "replaced": len(clash), "warnings": parsed.warnings[:100],
                    # the rows as stored, so `cms verify --deep` can tell an edited row (issue 14)
-                   "rows_sha256": integrity.stored_rows_digest(uow, batch.id)}
-    return ImportResult(batch.id, len(frame), False, sha, parsed.warnings)
+                   "rows_sha256": integrity.stored_rows_digest(uow, batch.id),
+                   "recalculation_needed": recalculation}
+    accepted = [w for w in parsed.warnings if w["key"] == "accounting.problem.outlier_accepted"]
+    if accepted:  # who confirmed which implausible rows, and why (issue 15); the event's actor is who
+        listed, why = plausibility.outlier_rows(accept_outliers, reason)
+        cmd.payload["accepted_outliers"] = {"rows": sorted(listed), "by": str(cmd.actor), "reason": why,
+                                            "findings": accepted[:100]}
+    return ImportResult(batch.id, len(frame), False, sha, parsed.warnings, recalculation)
+
+
+def _reopen_runs(cmd: Command, import_id: int, frame: pd.DataFrame) -> list[dict]:
+    """Months of this import that are closed: their figures of record stay those of the approved run they
+    are locked to, but no longer match the data, so the run is reopened (official → reopened) with an
+    event on the run, and the import says that a recalculation is needed (issue 15, R-6.3.2.4)."""
+    uow = cmd.uow
+    touched = set(map(tuple, frame[["site", "period"]].drop_duplicates().astype(str).itertuples(index=False)))
+    closed = locks(uow, min(p for _s, p in touched), max(p for _s, p in touched),
+                   sorted({s for s, _p in touched})) if touched else {}
+    by_run: dict[int, list[str]] = {}
+    for (site, period), run_id in sorted(closed.items()):
+        if (site, period) in touched:
+            by_run.setdefault(run_id, []).append(f"{site} {period}")
+    out = []
+    for run_id, months in sorted(by_run.items()):
+        run = uow.get(CalculationRun, run_id)
+        if RUN.allows(run.status, "reopen_run"):
+            before, run.status = run.status, RUN.target(run.status, "reopen_run")
+            uow.add(run)
+            uow.flush()
+            payload = {"import_id": import_id, "months": months, "from": before, "to": run.status}
+            delegate = getattr(cmd.actor, "delegate", None)
+            # recorded on the run, so that its history says why it was reopened (the import's own event
+            # lists it too)
+            recording.record(uow, cmd.grant, "accounting.run.reopen", "acc_run", run_id,
+                             {**payload, "delegate": delegate} if delegate else payload)
+        out.append({"run_id": run_id, "months": months, "status": run.status})
+    return out
 
 
 def _clashes(uow, frame: pd.DataFrame) -> pd.DataFrame:
@@ -260,8 +355,10 @@ def _write_rows(uow, import_id: int, frame: pd.DataFrame, replaced_ids: list[int
     for start in range(0, len(replaced_ids), 10_000):
         uow.execute(update(Activity).where(Activity.id.in_(replaced_ids[start:start + 10_000]))
                     .values(replaced_by_import=import_id))
-    records = frame[ACTIVITY_COLUMNS].assign(import_id=import_id, file_row=frame["_row"].astype(int))
+    records = frame.reindex(columns=ACTIVITY_COLUMNS).assign(import_id=import_id, file_row=frame["_row"].astype(int))
     records["quantity"] = records["quantity"].astype(float)
+    purity = records["purity"].to_numpy(dtype=np.float64)  # no column or an empty cell: NULL (the plan line's, else 1)
+    records["purity"] = np.where(np.isnan(purity), None, purity).astype(object)
     payload = records.to_dict("records")
     for start in range(0, len(payload), 50_000):
         uow.execute(insert(Activity.__table__), payload[start:start + 50_000])
@@ -354,14 +451,24 @@ def _run_to_approve(uow, run_id: int, *_args, **_kwargs) -> Resource:
 
 @command("accounting.run.approve", action="approve", resource=_run_to_approve, authorize=_at_each_site,
          audit_object="acc_run")
-def approve_run(cmd: Command, run_id: int, comment: str = "") -> pd.DataFrame:
+def approve_run(cmd: Command, run_id: int, comment: str = "", accept_gaps: bool = False) -> pd.DataFrame:
     """Top management approves a run: it becomes official, closes its months (locks them to the run),
     and for a recalculation replaces the locked figures (R-6.3.2.4). The approver's comment (why) is
-    part of the event: the approval is evidence (R-9.1, X-2)."""
+    part of the event: the approval is evidence (R-9.1, X-2).
+    A run with planned lines missing months, or with import warnings on the rows it used, is refused
+    with the list of them unless the approver accepts them (`accept_gaps`, with a comment saying why);
+    the event then records which gaps were accepted (issue 15, R-8.6)."""
     uow = cmd.uow
     comment = approval_comment(comment)
     run: CalculationRun = cmd.subject.loaded["run"]
     official = RUN.target(run.status, "approve_run")
+    gaps = approval_gaps(uow, run, sorted(cmd.subject.loaded["results"]["site"].unique()))
+    has_gaps = bool(gaps["missing"] or gaps["warnings"])
+    if has_gaps and not accept_gaps:
+        raise ValidationFailed("accounting.approval_gaps", run_id=run.id, problems=_gap_problems(gaps))
+    if has_gaps and not comment:
+        raise ValidationFailed("accounting.approval_gaps_comment", run_id=run.id, problems=[
+            problem("comment", "accounting.problem.accept_gaps_comment")])
     locked = locks(uow, run.first_period, run.last_period, run_sites(run))
     diff = differences(uow, sorted(set(locked.values())), run.id, locked) if locked else pd.DataFrame()
     now = uow.clock.now()
@@ -380,13 +487,29 @@ def approve_run(cmd: Command, run_id: int, comment: str = "") -> pd.DataFrame:
         if old is not None and remaining == 0 and RUN.allows(old.status, "supersede_run"):
             old.status = RUN.target(old.status, "supersede_run")
             uow.add(old)
+        elif old is not None and RUN.allows(old.status, "restore_run") and not changed_months(uow, old):
+            old.status = RUN.target(old.status, "restore_run")  # its changed months are this run's now
+            uow.add(old)
     run.status, run.approved_by, run.approved_at = official, cmd.actor, now
     uow.add(run)
     uow.flush()
     cmd.payload = {"recalculation": run.is_recalculation, "replaced_runs": sorted(set(locked.values())),
                    "differences": diff.to_dict("records")[:200], "total_tco2e": run.total_tco2e,
-                   "comment": comment}
+                   "comment": comment, "accept_gaps": has_gaps,
+                   "gaps": {"missing": gaps["missing"][:500], "warnings": gaps["warnings"][:500]}}
     return diff
+
+
+def _gap_problems(gaps: dict) -> list[dict]:
+    """The gaps of a run as problems of the `accept_gaps` field, in the reader's language when shown."""
+    out = [problem("accept_gaps", "accounting.problem.gap_months", site=g["site"], facility=g["facility"],
+                   material=g["material"], count=len(g["months"]), months=dq.month_ranges(g["months"]))
+           for g in gaps["missing"]]
+    out += [problem("accept_gaps", "accounting.problem.gap_warning", site=w["site"], facility=w["facility"],
+                    material=w["material"], period=w["period"], import_id=w["import_id"], file_row=w["row"],
+                    warning=Message(w["key"], **w["params"]))
+            for w in gaps["warnings"]]
+    return out
 
 
 def approval_comment(comment: str | None) -> str:

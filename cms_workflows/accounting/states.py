@@ -3,6 +3,10 @@
 A calculation run is created as a draft, or — when it recalculates closed months — as a
 recalculation awaiting approval (R-6.3.2.4); approval makes it official (its months lock to
 it); it is superseded once an approved recalculation has taken over all of its months.
+An import that changes a month locked to an official run reopens the run (issue 15): its figures stay
+the figures of record, but they no longer match the data, so a recalculation is needed; an approved
+recalculation of the changed months supersedes it, or — when it keeps other, unchanged months —
+makes it official again.
 A baseline is proposed, approved by top management, and superseded by the next approved
 baseline of the same level and scope.
 An import batch has no state of its own: a correcting import marks the activity rows it
@@ -20,6 +24,7 @@ class RunStatus(StrEnum):
     DRAFT = "draft"
     PENDING_APPROVAL = "pending_approval"
     OFFICIAL = "official"
+    REOPENED = "reopened"
     SUPERSEDED = "superseded"
 
 
@@ -31,7 +36,9 @@ class BaselineStatus(StrEnum):
 
 RUN = Lifecycle("accounting.run", RunStatus, RunStatus.DRAFT, [
     ("approve_run", (RunStatus.DRAFT, RunStatus.PENDING_APPROVAL), RunStatus.OFFICIAL),
-    ("supersede_run", RunStatus.OFFICIAL, RunStatus.SUPERSEDED),
+    ("reopen_run", RunStatus.OFFICIAL, RunStatus.REOPENED),
+    ("restore_run", RunStatus.REOPENED, RunStatus.OFFICIAL),
+    ("supersede_run", (RunStatus.OFFICIAL, RunStatus.REOPENED), RunStatus.SUPERSEDED),
 ], label_prefix="accounting.state.")
 
 BASELINE = Lifecycle("accounting.baseline", BaselineStatus, BaselineStatus.PROPOSED, [

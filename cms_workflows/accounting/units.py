@@ -31,9 +31,14 @@ _UNITS = [
     Unit("tce", "energy", 29.3076),
 ]
 UNITS: dict[str, Unit] = {u.code: u for u in _UNITS}
-ALIASES = {"吨": "t", "千克": "kg", "公斤": "kg", "万Nm3": "10^4Nm3", "万立方米": "10^4Nm3", "1e4Nm3": "10^4Nm3",
-           "m3": "Nm3", "立方米": "Nm3", "千瓦时": "kWh", "度": "kWh", "兆瓦时": "MWh", "吉焦": "GJ", "吨标准煤": "tce",
-           "mwh": "MWh", "kwh": "kWh", "gj": "GJ", "nm3": "Nm3"}
+ALIASES = {"吨": "t", "千克": "kg", "公斤": "kg", "万Nm3": "10^4Nm3", "1e4Nm3": "10^4Nm3", "万Nm³": "10^4Nm3",
+           "万标准立方米": "10^4Nm3", "万标方": "10^4Nm3", "万m3(标况)": "10^4Nm3", "万m³(标况)": "10^4Nm3",
+           "Nm³": "Nm3", "标准立方米": "Nm3", "标方": "Nm3", "m3(标况)": "Nm3", "m³(标况)": "Nm3",
+           "千瓦时": "kWh", "度": "kWh", "兆瓦时": "MWh", "吉焦": "GJ", "吨标准煤": "tce",
+           "mwh": "MWh", "kwh": "kWh", "gj": "GJ", "nm3": "Nm3", "10^4nm3": "10^4Nm3"}
+# A volume without its conditions (issue 15): a gas meter reads at working pressure and temperature, and the
+# factors are per volume at standard conditions, so `m3` is not taken as `Nm3`; the user converts and says so.
+UNSTATED_CONDITIONS = {"m3", "m³", "立方米", "方", "万立方米", "万m3", "万m³", "万方", "10^4m3", "1e4m3"}
 
 
 # what `factor` raises for a unit it does not know or cannot convert (key accounting.unit_mismatch)
@@ -48,8 +53,30 @@ def normalize(code: str) -> str | None:
     return ALIASES.get(code) or ALIASES.get(code.lower())
 
 
+def conditions_unstated(code: str) -> bool:
+    """A volume unit that does not say whether it is at standard conditions (`m3`, `立方米`, `万立方米`)."""
+    code = str(code).strip()
+    return code in UNSTATED_CONDITIONS or code.lower() in UNSTATED_CONDITIONS
+
+
+def to_reference(code: str) -> float:
+    """Multiply a quantity in the canonical unit `code` by this to express it in its dimension's reference unit."""
+    return UNITS[code].to_reference
+
+
 def dimension(code: str) -> str:
-    return UNITS[code].dimension
+    """The dimension of a canonical unit code; an unknown code (e.g. one stored before units were checked,
+    issue 15) is refused as a clear error naming it, never a KeyError."""
+    unit = UNITS.get(code)
+    if unit is None:
+        raise ValidationFailed("accounting.unit_mismatch", problems=[
+            problem("unit", "accounting.problem.unknown_unit_allowed", unit=str(code), allowed=", ".join(UNITS))])
+    return unit.dimension
+
+
+def of_dimension(dim: str) -> list[str]:
+    """The canonical codes of a dimension's units, in the table's order."""
+    return [u.code for u in _UNITS if u.dimension == dim]
 
 
 def factor(from_unit: str, to_unit: str) -> float:

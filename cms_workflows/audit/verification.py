@@ -47,7 +47,23 @@ def _paramstyle(connection) -> str:
     return "qmark" if connection.dialect.name == "sqlite" else "format"
 
 
-def verify(connection, key: bytes | None) -> VerifyResult:
+def _no_progress(done: int, total: int) -> None:
+    pass
+
+
+def _counted(rows: Iterator[tuple], on_progress: Callable[[int, int], None], total: int,
+             every: int = 20_000) -> Iterator[tuple]:
+    """The rows, telling `on_progress(done, total)` every `every` rows (a bar for a million events)."""
+    done = 0
+    for done, row in enumerate(rows, 1):
+        yield row
+        if done % every == 0:
+            on_progress(done, total)
+    on_progress(done, total)
+
+
+def verify(connection, key: bytes | None, on_progress: Callable[[int, int], None] = _no_progress,
+           total: int = 0) -> VerifyResult:
     """Recompute the chain in this process; stop at the first broken event and name it.
 
     Checks per event: its number follows the previous one (a deleted event leaves a
@@ -56,27 +72,33 @@ def verify(connection, key: bytes | None) -> VerifyResult:
     without the installation's key). `key=None` checks the chain only, as an external
     auditor without the key does.
     """
-    r = check_rows(iter_rows(connection), key, 1, GENESIS)
+    r = check_rows(_counted(iter_rows(connection), on_progress, total), key, 1, GENESIS)
     return VerifyResult(r.events, r.last_seq, r.last_hash, r.problem_seq, r.problem, key is not None)
 
 
-def verify_parallel(db, key: bytes | None, workers: int | None = None, min_per_worker: int = 100_000) -> VerifyResult:
+def verify_parallel(db, key: bytes | None, workers: int | None = None, min_per_worker: int = 100_000,
+                    on_progress: Callable[[int, int], None] = _no_progress) -> VerifyResult:
     """The same check, one contiguous range of events per CPU core; links between ranges are
     checked here. Short chains are checked in this process (starting workers costs more)."""
     import os
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import ProcessPoolExecutor, as_completed
     from multiprocessing import get_context
 
     workers = workers or os.cpu_count() or 1
     with db.read_connection() as conn:
         last = conn.execute(select(_table.c.seq).order_by(_table.c.seq.desc()).limit(1)).scalar()
         if not last or workers < 2 or last < 2 * min_per_worker:
-            return verify(conn, key)
+            return verify(conn, key, on_progress, last or 0)
     workers = min(workers, last // min_per_worker)
     bounds = [(1 + last * i // workers, last * (i + 1) // workers) for i in range(workers)]
     spec = connection_spec(db.url)
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        results = list(pool.map(verify_range, [spec] * workers, [key] * workers, [b[0] for b in bounds], [b[1] for b in bounds]))
+        futures = {pool.submit(verify_range, spec, key, first, end): end - first + 1 for first, end in bounds}
+        done = 0
+        for future in as_completed(futures):  # each finished range moves the bar on (on_progress)
+            done += futures[future]
+            on_progress(done, last)
+        results = [future.result() for future in futures]
     events, head_seq, head_hash, problem_seq, problem = stitch(results)
     return VerifyResult(events, head_seq, head_hash, problem_seq, problem, key is not None)
 
@@ -143,14 +165,14 @@ def referenced_files(db, stored_hashes: Iterable[Callable]) -> set[str]:
 
 
 def verify_installation(db, stored_hashes: Iterable[Callable], *, record_anchor: bool = True,
-                        check_macs: bool = True) -> Report:
+                        check_macs: bool = True, on_progress: Callable[[int, int], None] = _no_progress) -> Report:
     settings = db.settings
     # without the key MACs cannot be checked: load_key names the missing file (X-1); --no-mac is explicit
     key = load_key(settings) if check_macs else None
     anchors_path = settings.data_dir / "audit-anchors.jsonl"
     lines: list[str] = []
     ok = True
-    chain = verify_parallel(db, key)
+    chain = verify_parallel(db, key, on_progress=on_progress)
     with db.read_connection() as conn:
         anchor_problem = check_anchors(conn, read_anchors(anchors_path)) if chain.ok else None
     if not chain.ok:

@@ -1,4 +1,4 @@
-"""`cms accounting …`: template, import, calculate, approve, results, quality, pareto, charts, baseline, plan, factor.
+"""`cms accounting …`: template, import, calculate, runs, approve, results, quality, pareto, charts, baseline, plan, factor.
 Each command is one unit of work over the service functions; no ORM here."""
 
 from __future__ import annotations
@@ -49,12 +49,13 @@ def _write_table(frame, out: Path | None) -> None:
 def plan_add(ctx: typer.Context, site: str, production_unit: str, facility: str, category: str, material: str, unit: str,
              data_source: str = typer.Option("meter", "--data-source"),
              facility_name: str = typer.Option("", "--name"),
-             calibrated: bool | None = typer.Option(None, "--calibrated/--not-calibrated")) -> None:
+             calibrated: bool | None = typer.Option(None, "--calibrated/--not-calibrated"),
+             purity: float | None = typer.Option(None, "--purity")) -> None:
     with database().unit_of_work() as session:
         item_id = _service().add_plan_item(session, acting_user(ctx), site=site, production_unit=production_unit,
                                            facility=facility, category=category, material=material, unit=unit,
                                            data_source=data_source, facility_name=facility_name,
-                                           meter_calibrated=calibrated)
+                                           meter_calibrated=calibrated, purity=purity)
     typer.echo(t("accounting.cli.plan_added", item_id=item_id))
 
 
@@ -74,19 +75,40 @@ def factor_add(ctx: typer.Context, material: str, parameter: str, value: float, 
 def template(ctx: typer.Context, out: Path, periods: list[str] = typer.Option(..., "--period"), site: str | None = typer.Option(None, "--site")) -> None:
     fmt = "csv" if out.suffix.lower() == ".csv" else "xlsx"
     with database().read() as session:
-        data = _queries().template(session, acting_user(ctx), periods, site, fmt)
+        actor = acting_user(ctx)
+        data = _queries().template(session, actor, periods, site or _only_site(session, actor), fmt)
     out.write_bytes(data)
     typer.echo(t("accounting.cli.written", path=out))
 
 
+def _only_site(session, actor) -> str | None:
+    """Without --site: the one site where the user may read activity data, when they may not read it
+    company-wide (an energy data administrator of one plant need not name it; issue 15)."""
+    from cms_workflows.access import Resource, can, held_positions
+
+    if can(session, actor, "read", Resource("activity_data", site="*")):
+        return None
+    sites = sorted({s for _p, s in held_positions(session, actor) if s != "*"
+                    and can(session, actor, "read", Resource("activity_data", site=s))})
+    return sites[0] if len(sites) == 1 else None
+
+
 @app.command("import")
-def import_(ctx: typer.Context, path: Path, replace: bool = typer.Option(False, "--replace")) -> None:
+def import_(ctx: typer.Context, path: Path, replace: bool = typer.Option(False, "--replace"),
+            accept_outliers: str = typer.Option("", "--accept-outliers", metavar="ROWS"),
+            reason: str = typer.Option("", "--reason")) -> None:
+    """Import activity data; rows whose figures are implausible but correct are confirmed with
+    --accept-outliers ROWS (as numbered in the file: 12, 5,12, 20-22) and --reason (issue 15)."""
+    from cms_workflows.accounting.plausibility import parse_rows
+
+    rows = parse_rows(accept_outliers)
     try:
         data = path.read_bytes()
     except OSError as e:
         raise ValidationFailed("accounting.bad_file", reason=f"{path}: {e.strerror}") from None
     with database().unit_of_work() as session:
-        r = _service().import_activity(session, acting_user(ctx), data, path.name, replace=replace)
+        r = _service().import_activity(session, acting_user(ctx), data, path.name, replace=replace,
+                                       accept_outliers=rows, reason=reason)
     if r.duplicate:
         typer.echo(t("accounting.cli.duplicate", import_id=r.import_id))
         return
@@ -95,6 +117,12 @@ def import_(ctx: typer.Context, path: Path, replace: bool = typer.Option(False, 
 
     for w in r.warnings[:50]:
         typer.echo(t("accounting.cli.warning", row=w["row"], field=w["field"], message=text(w)))
+    confirmed = sorted({w["row"] for w in r.warnings if w["key"] == "accounting.problem.outlier_accepted"})
+    if confirmed:  # recorded in the import's audit event with who and why
+        typer.echo(t("accounting.cli.outliers_accepted", rows=", ".join(map(str, confirmed)), reason=reason.strip()))
+    for reopened in r.recalculation:  # closed months changed: the approved figures need a recalculation
+        typer.echo(t("accounting.cli.recalculation_needed", run_id=reopened["run_id"],
+                     months=", ".join(reopened["months"]), status=t(f"accounting.state.{reopened['status']}")))
 
 
 @app.command("calculate")
@@ -104,7 +132,10 @@ def calculate(ctx: typer.Context, first: str, last: str, site: list[str] | None 
     from cms_workflows.accounting.factors import Options
 
     options = Options(electricity_kind=electricity, gwp_set=gwp)  # checked by the service
-    with database().unit_of_work() as session:
+    from cms_workflows.cli.progress import progress
+
+    # one vectorized computation over all periods and sites: a bar without a count, with the time it takes
+    with progress("cli.progress.calculate"), database().unit_of_work() as session:
         r = _service().calculate(session, acting_user(ctx), first, last, site or None, options)
     typer.echo(t("accounting.cli.run", run_id=r.run_id, status=t(f"accounting.state.{r.status}"), total=f"{r.total_tco2e:.3f}"))
     if r.differences is not None and len(r.differences):
@@ -112,10 +143,24 @@ def calculate(ctx: typer.Context, first: str, last: str, site: list[str] | None 
         _write_table(r.differences, None)
 
 
+@app.command("runs")
+def runs(ctx: typer.Context, site: str | None = typer.Option(None, "--site")) -> None:
+    """The calculation runs, newest first, with their status (a reopened run needs a recalculation)."""
+    with database().read() as session:
+        found = _queries().list_runs(session, acting_user(ctx), site)
+    if not found:
+        typer.echo(t("accounting.cli.no_runs"))
+    for run, sites in found:
+        typer.echo(t("accounting.cli.run_line", run_id=run.id, first=run.first_period, last=run.last_period,
+                     sites=",".join(sites) or run.sites, status=t(f"accounting.state.{run.status}"),
+                     total=f"{run.total_tco2e:.3f}", created_by=run.created_by, approved_by=run.approved_by or "-"))
+
+
 @app.command("approve")
-def approve(ctx: typer.Context, run_id: int, comment: str = typer.Option("", "--comment")) -> None:
+def approve(ctx: typer.Context, run_id: int, comment: str = typer.Option("", "--comment"),
+            accept_gaps: bool = typer.Option(False, "--accept-gaps")) -> None:
     with database().unit_of_work() as session:
-        diff = _service().approve_run(session, acting_user(ctx), run_id, comment=comment)
+        diff = _service().approve_run(session, acting_user(ctx), run_id, comment=comment, accept_gaps=accept_gaps)
     typer.echo(t("accounting.cli.approved", run_id=run_id))
     if len(diff):
         typer.echo(t("accounting.cli.differences"))

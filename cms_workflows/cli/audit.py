@@ -16,9 +16,11 @@ def verify(no_anchor: bool = typer.Option(False, "--no-anchor"), no_mac: bool = 
            fingerprint: Optional[str] = typer.Option(None, "--fingerprint"),
            deep: bool = typer.Option(False, "--deep")) -> None:
     from cms_workflows.bootstrap import verify_installation
+    from cms_workflows.cli.progress import progress
 
     db = database()
-    report = verify_installation(db, record_anchor=not no_anchor, check_macs=not no_mac)
+    with progress("cli.progress.verify") as on_progress:
+        report = verify_installation(db, record_anchor=not no_anchor, check_macs=not no_mac, on_progress=on_progress)
     for line in report.lines:
         typer.echo(line)
     if checkpoints is not None:  # the log an auditor keeps outside the installation (audit.checkpoints)

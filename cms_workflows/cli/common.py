@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from cms_workflows.core.errors import CmsError, ValidationFailed, problem
+from cms_workflows.core.errors import AccessDenied, CmsError, NotFound, ValidationFailed, problem
 from cms_workflows.core.i18n import t
 
 
@@ -33,6 +33,7 @@ def acting_user(ctx: typer.Context):
         username = identity.authenticate(uow, token)
         for_user = root.params.get("for_user")
         if for_user and for_user != username:
+            _require_person(uow, for_user)
             identity.active_user(uow, for_user)
             identity.delegation_for(uow, for_user, username, uow.clock.today())
             actor = Actor(for_user, delegate=username)
@@ -42,22 +43,53 @@ def acting_user(ctx: typer.Context):
     return actor
 
 
+def _require_person(uow, username: str) -> None:
+    """`--for USER` names a person of the installation, active: said as such, not as a failed sign-in."""
+    from cms_workflows.access import directory
+    from cms_workflows.audit.commands import INSTALLER
+
+    active = directory().user_active(uow, username)
+    if active is None or username == INSTALLER.username:  # the installation's own agent is nobody to act for
+        raise NotFound("access.unknown_user", username=username)
+    if not active:
+        raise CmsError("access.user_inactive", username=username)
+
+
+def require_site(uow, site: str) -> None:
+    """A site named on the command line exists (or is "*", company-wide): an unknown one is said as such."""
+    from cms_workflows.access import COMPANY_WIDE, directory
+
+    if site != COMPANY_WIDE and not directory().site_exists(uow, site):
+        raise NotFound("access.unknown_site", site=site)
+
+
+def require_readable(uow, username: str, object_types, what: str, action: str = "read") -> None:
+    """A list filtered by permission that comes back empty because the user may read none of it says so and
+    fails, instead of showing an empty table (issue 15). `what` names the kind of record (a message key)."""
+    from cms_workflows.access import PositionNames, get_access
+
+    control = get_access()
+    if control.permitted_anywhere(uow, username, action, object_types):
+        return
+    held = [position for position, _site in control.table(uow, username).assignments]
+    raise AccessDenied("cli.nothing_readable", username=username, what=t(what),
+                       held=PositionNames(dict.fromkeys(held)))
+
+
 def database(check_schema: bool = True):
     """The configured database; unless it is `cms init` asking, one whose schema is current."""
     from cms_workflows.bootstrap import configure
-    from cms_workflows.core.db import Database, alembic_config
+    from cms_workflows.core.db import Database, migration_heads
 
     configure()  # complete model registry; access reads the organisation through org
     if check_schema:
         _require_sqlite_file()
     db = Database.from_settings()
-    if check_schema:
-        from alembic.script import ScriptDirectory
-
+    if check_schema:  # without importing Alembic (issue 15: it was most of every command's start)
         current = db.current_revisions()
         if not current:
             raise CmsError("cli.not_initialized", url=safe_url(db.url))
-        if current != set(ScriptDirectory.from_config(alembic_config(db.url)).get_heads()):
+        if current != migration_heads():
             raise CmsError("cli.needs_upgrade", url=safe_url(db.url))
     return db
 

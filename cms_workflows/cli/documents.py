@@ -9,9 +9,11 @@ from typing import Optional
 import typer
 import yaml
 
-from cms_workflows.cli.common import acting_user, database, parse_date, print_table, term
-from cms_workflows.core.errors import ValidationFailed, problem
-from cms_workflows.core.i18n import t
+from cms_workflows.cli.common import (
+    acting_user, database, parse_date, print_table, require_readable, require_site, term,
+)
+from cms_workflows.core.errors import NotFound, ValidationFailed, problem
+from cms_workflows.core.i18n import pick, t
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -33,6 +35,14 @@ def _content(path: Optional[Path], example_of: Optional[str] = None) -> dict:
     return data
 
 
+def _document_types(doc_type: Optional[str] = None) -> set[str]:
+    """The object types documents are read as: of one document type, or of all."""
+    from cms_workflows.documents import registry
+
+    types = [registry.doc_type(doc_type)] if doc_type else registry.doc_types().values()
+    return {dt.object_type for dt in types}
+
+
 def _read(path: Path) -> bytes:
     try:
         return path.read_bytes()
@@ -45,8 +55,54 @@ def _step_name(name: str) -> str:
     return term(f"cli.doc.step.{name}", name)
 
 
-def _rev_line(number: str, rev) -> None:
-    typer.echo(t("documents.cli.revision_state", number=number, revision=rev.label, state=t(f"documents.state.{rev.status}")))
+def _rev_line(number: str, rev) -> str:
+    return t("documents.cli.revision_state", number=number, revision=rev.label, state=t(f"documents.state.{rev.status}"))
+
+
+def _names(names) -> str:
+    return "、".join(names) if names else t("documents.cli.nobody_holds")
+
+
+def _next_lines(session, doc) -> list[str]:
+    """What the document waits for and who may do it: the pending step with its positions and the names of
+    those who may decide it now (issue 15), read in the command's unit of work."""
+    from cms_workflows.access import PositionNames
+    from cms_workflows.documents import approval
+
+    nxt = approval.next_step(session, doc)
+    if nxt.kind is None:
+        return [t("documents.cli.next_none")]
+    if nxt.kind == "submit":
+        return [t("documents.cli.next_submit", author=nxt.revision.author, number=doc.number)]
+    if nxt.kind == "release":
+        return [t("documents.cli.next_release", date=nxt.revision.effective_date or "—",
+                  positions=PositionNames(nxt.positions), names=_names(nxt.names), number=doc.number)]
+    lines = []
+    if nxt.positions:
+        lines.append(t("documents.cli.next_decide", step=_step_name(nxt.step.name), mode=t(f"cli.doc.step_mode.{nxt.step.mode}"),
+                       positions=PositionNames(nxt.positions), names=_names(nxt.names),
+                       command=f"cms doc {'approve' if nxt.step.action == 'approve' else 'review'} {doc.number}"))
+    if nxt.reviewers:
+        lines.append(t("documents.cli.next_reviewers", step=_step_name(nxt.step.name), names="、".join(nxt.reviewers)))
+    if nxt.revision.effective_date:
+        lines.append(t("documents.cli.effective_kept", date=nxt.revision.effective_date))
+    return lines
+
+
+def _status(session, number: str) -> list[str]:
+    """The document's open (else effective) revision and its state, then what it waits for."""
+    from cms_workflows.documents import queries
+
+    doc = queries.get_document(session, number)
+    rev = queries.open_revision(session, doc) or queries.effective_revision(session, doc)
+    head = [_rev_line(number, rev)] if rev is not None else \
+        [t("documents.cli.document_state", number=number, status=t(f"documents.doc_status.{doc.status}"))]
+    return head + _next_lines(session, doc)
+
+
+def _echo(lines: list[str]) -> None:
+    for line in lines:
+        typer.echo(line)
 
 
 @app.command("types")
@@ -61,6 +117,48 @@ def types() -> None:
                      str(dt.review_months), str(dt.retention_years), dt.template or "—", route])
     print_table([t(f"documents.cli.col_{c}") for c in
                  ("type", "name", "numbering", "labels", "review_months", "retention_years", "template", "route")], rows)
+
+
+@app.command("template-vars")
+def template_vars(name: str) -> None:
+    """The content variables of a document type's template (or of a template by name), with the example
+    content: what a `--content` file gives (document_templates/templates.yaml)."""
+    from cms_workflows.documents import registry
+
+    code = name
+    if name not in registry.doc_types() and name not in registry.templates():
+        raise NotFound("documents.cli.unknown_type_or_template", name=name, types=", ".join(registry.doc_types()),
+                       templates=", ".join(registry.templates()))
+    if name in registry.doc_types():
+        code = registry.doc_type(name).template
+        if code is None:
+            raise ValidationFailed("documents.import_only", doc_type=name)
+    tpl = registry.template(code)
+    typer.echo(t("documents.cli.template_vars_heading", template=code, name=pick(tpl.name_zh, tpl.name_en), file=tpl.file))
+    rows = []
+    for variable, kind in tpl.variables.items():
+        example = tpl.example.get(variable)
+        if isinstance(example, list):
+            keys = sorted({k for item in example if isinstance(item, dict) for k in item})
+            shape = t("documents.cli.list_of_mappings", keys=", ".join(keys)) if keys else t("documents.cli.list_of_text")
+            sample = _sample(example[0]) if example else "—"
+        else:
+            shape = t(f"documents.cli.var_kind.{kind}")
+            sample = _sample(example)
+        rows.append([variable, shape, sample])
+    print_table([t(f"documents.cli.col_{c}") for c in ("variable", "kind", "example")], rows)
+    typer.echo(t("documents.cli.template_vars_footer", controls=", ".join(sorted(registry.CONTROL_VARIABLES)),
+                 doc_type=name))
+
+
+def _sample(value, width: int = 48) -> str:
+    """An example value on one line, cut short."""
+    if value is None:
+        return "—"
+    text = yaml.safe_dump(value, allow_unicode=True, default_flow_style=True, width=10_000).strip() \
+        if isinstance(value, (dict, list)) else str(value)
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[:width - 1] + "…"
 
 
 @app.command("new")
@@ -80,7 +178,9 @@ def new(ctx: typer.Context, doc_type: str, title: str = typer.Option(..., "--tit
                              content=_content(content, tpl if example else None), template=template,
                              language=language, review_months=review_months)
         number = queries.document_number(session, rev.document_id)
+        lines = _next_lines(session, queries.get_document(session, number))
     typer.echo(t("documents.cli.created", number=number, revision=rev.label))
+    _echo(lines)
 
 
 @app.command("edit")
@@ -90,9 +190,10 @@ def edit(ctx: typer.Context, number: str, content: Optional[Path] = typer.Option
     from cms_workflows.documents import service
 
     with database().unit_of_work() as session:
-        rev = service.edit(session, acting_user(ctx), number, title=title, content=_content(content) or None,
-                           change_reason=reason, major=major)
-    _rev_line(number, rev)
+        service.edit(session, acting_user(ctx), number, title=title, content=_content(content) or None,
+                     change_reason=reason, major=major)
+        lines = _status(session, number)
+    _echo(lines)
 
 
 @app.command("submit")
@@ -100,8 +201,9 @@ def submit(ctx: typer.Context, number: str, reason: Optional[str] = typer.Option
     from cms_workflows.documents import service
 
     with database().unit_of_work() as session:
-        rev = service.submit(session, acting_user(ctx), number, change_reason=reason)
-    _rev_line(number, rev)
+        service.submit(session, acting_user(ctx), number, change_reason=reason)
+        lines = _status(session, number)
+    _echo(lines)
 
 
 def _decide(ctx, number: str, decision: str, comment: str, expect: Optional[str], effective: Optional[str] = None) -> None:
@@ -110,9 +212,11 @@ def _decide(ctx, number: str, decision: str, comment: str, expect: Optional[str]
     with database().unit_of_work() as session:
         rev = approval.decide(session, acting_user(ctx), number, decision, comment, expect=expect,
                              effective_date=parse_date(effective, "effective_date"))
-    _rev_line(number, rev)
+        lines = _status(session, number)
+    _echo(lines[:1])
     if rev.file_sha256 and rev.status == "approved":
         typer.echo(t("documents.cli.file_fixed", sha256=rev.file_sha256, date=rev.effective_date))
+    _echo(lines[1:])
 
 
 @app.command("review")
@@ -137,7 +241,9 @@ def add_reviewer(ctx: typer.Context, number: str, reviewer: str, reason: str = t
 
     with database().unit_of_work() as session:
         approval.add_reviewer(session, acting_user(ctx), number, reviewer, reason)
+        lines = _status(session, number)
     typer.echo(t("documents.cli.reviewer_added", number=number, reviewer=reviewer))
+    _echo(lines)
 
 
 @app.command("effective")
@@ -145,8 +251,9 @@ def effective(ctx: typer.Context, number: str) -> None:
     from cms_workflows.documents import service
 
     with database().unit_of_work() as session:
-        rev = service.make_effective(session, acting_user(ctx), number)
-    _rev_line(number, rev)
+        service.make_effective(session, acting_user(ctx), number)
+        lines = _status(session, number)
+    _echo(lines)
 
 
 @app.command("obsolete")
@@ -155,17 +262,21 @@ def obsolete(ctx: typer.Context, number: str, reason: str = typer.Option(..., "-
 
     with database().unit_of_work() as session:
         doc = service.obsolete(session, acting_user(ctx), number, reason)
+        lines = _status(session, number)
     typer.echo(t("documents.cli.obsoleted", number=doc.number))
+    _echo(lines)
 
 
 @app.command("show")
 def show(ctx: typer.Context, number: str) -> None:
     from cms_workflows.documents import output, queries, registry
+    from cms_workflows.documents.registry import shown_revision
 
     with database().read() as session:
         view = queries.show(session, acting_user(ctx), number)
         when = {d.id: output.local_time(d.decided_at, session) for d in view.decisions}
         reviewed = {p.id: output.local_date(p.reviewed_at, session) for p in view.reviews}
+        pending = _next_lines(session, view.document)
     d = view.document
     typer.echo(t("cli.doc.heading", number=d.number, title=d.title, type=registry.doc_type(d.doc_type).name(), site=d.site,
                  department=d.owner_department, status=t(f"documents.doc_status.{d.status}")))
@@ -177,8 +288,8 @@ def show(ctx: typer.Context, number: str) -> None:
     if d.obsolete_reason:
         typer.echo(t("documents.cli.obsolete_reason", reason=d.obsolete_reason))
     print_table([t(f"documents.cli.col_{c}") for c in ("revision", "state", "author", "change", "approved_by", "effective_date", "sha256")],
-                [[r.label, t(f"documents.state.{r.status}"), r.author, r.change_reason or "—", r.approved_by or "—",
-                  str(r.effective_date or "—"), (r.file_sha256 or "—")[:16]] for r in view.revisions])
+                [[shown_revision(d, r), t(f"documents.state.{r.status}"), r.author, r.change_reason or "—",
+                  r.approved_by or "—", str(r.effective_date or "—"), (r.file_sha256 or "—")[:16]] for r in view.revisions])
     labels = {r.id: r.label for r in view.revisions}
     steps = {s.id: s for s in view.steps}
     if view.decisions:
@@ -192,33 +303,62 @@ def show(ctx: typer.Context, number: str) -> None:
     for p in view.reviews:
         typer.echo(t("documents.cli.review_line", date=reviewed[p.id], outcome=t(f"documents.outcome.{p.outcome}"),
                      by=p.reviewed_by, comment=p.comment or "—"))
+    _echo(pending)
 
 
 @app.command("list")
 def list_(ctx: typer.Context, doc_type: Optional[str] = typer.Option(None, "--type"), site: Optional[str] = typer.Option(None, "--site"),
           status: Optional[str] = typer.Option(None, "--status")) -> None:
     from cms_workflows.documents import queries
+    from cms_workflows.documents.registry import shown_revision
 
     with database().read() as session:
-        rows = queries.list_documents(session, acting_user(ctx), doc_type=doc_type, site=site, status=status)
+        actor = acting_user(ctx)
+        if site:
+            require_site(session, site)
+        rows = queries.list_documents(session, actor, doc_type=doc_type, site=site, status=status)
+        if not rows:
+            require_readable(session, actor, _document_types(doc_type), "cli.what.documents")
+    if not rows:
+        typer.echo(t("documents.cli.none_found"))
+        return
     print_table([t(f"documents.cli.col_{c}") for c in ("number", "title", "type", "site", "doc_status", "effective", "in_progress", "next_review")],
                 [[d.number, d.title, d.doc_type, d.site, t(f"documents.doc_status.{d.status}"),
-                  f"{eff.label} ({eff.effective_date})" if eff else "—",
-                  f"{op.label}: {t(f'documents.state.{op.status}')}" if op else "—", str(d.next_review_due or "—")]
+                  f"{shown_revision(d, eff)} ({eff.effective_date})" if eff else "—",
+                  f"{shown_revision(d, op)}: {t(f'documents.state.{op.status}')}" if op else "—",
+                  str(d.next_review_due or "—")]
                  for d, eff, op in rows])
 
 
 @app.command("render")
 def render(ctx: typer.Context, number: str, out: Path = typer.Option(..., "--out"),
-           revision: Optional[str] = typer.Option(None, "--revision")) -> None:
-    from cms_workflows.documents import queries
+           revision: Optional[str] = typer.Option(None, "--revision"),
+           copy: Optional[int] = typer.Option(None, "--copy")) -> None:
+    # the effective revision as stored; any other revision, or a distributed copy, stamped and recorded
+    from cms_workflows.documents import renditions
+
+    with database().unit_of_work() as session:
+        handout = renditions.hand_out(session, acting_user(ctx), number, revision, copy_no=copy)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(handout.data)
+    if handout.rendition is None:
+        typer.echo(t("documents.cli.rendered", path=out, revision=handout.revision.label, sha256=handout.sha256))
+    else:
+        typer.echo(t("documents.rendition.cli.written", path=out, revision=handout.revision.label,
+                     kind=t(f"documents.rendition.kind.{handout.kind}"), sha256=handout.sha256,
+                     original=handout.rendition.original_sha256))
+
+
+@app.command("copies")
+def copies(ctx: typer.Context, number: str) -> None:
+    from cms_workflows.documents import distribution
 
     with database().read() as session:
-        rev, data = queries.revision_file(session, acting_user(ctx), number, revision)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(data)
-    typer.echo(t("documents.cli.rendered" if rev.file_sha256 else "documents.cli.preview", path=out, revision=rev.label,
-                 sha256=rev.file_sha256 or ""))
+        rev, rows = distribution.copies(session, acting_user(ctx), number)
+    typer.echo(t("documents.rendition.cli.copies", number=number, revision=rev.label))
+    print_table([t("documents.rendition.cli.col_copy_no"), t("documents.cli.col_position"), t("documents.cli.col_site")],
+                [[str(d.copy_no) if d.copy_no else t("documents.rendition.cli.not_numbered"), d.position, d.site]
+                 for d in rows])
 
 
 @app.command("import")
@@ -229,17 +369,29 @@ def import_(ctx: typer.Context, file: Path, number: Optional[str] = typer.Option
             legacy_number: Optional[str] = typer.Option(None, "--legacy-number"),
             reason: str = typer.Option("", "--reason"), issuer: Optional[str] = typer.Option(None, "--issuer"),
             version: Optional[str] = typer.Option(None, "--version"), issued: Optional[str] = typer.Option(None, "--issued"),
-            applies_to: Optional[str] = typer.Option(None, "--applies-to")) -> None:
+            applies_to: Optional[str] = typer.Option(None, "--applies-to"),
+            standard_number: Optional[str] = typer.Option(None, "--standard-number"),
+            published: Optional[str] = typer.Option(None, "--published")) -> None:
     from cms_workflows.documents import imports, queries
+    from cms_workflows.documents.registry import shown_revision
 
     data = _read(file)
     with database().unit_of_work() as session:
         rev = imports.import_file(session, acting_user(ctx), data, file.name, number=number, doc_type=doc_type, site=site,
                                   title=title, owner_department=department, label=label, legacy_number=legacy_number,
                                   change_reason=reason, issuer=issuer, external_version=version,
-                                  external_effective_date=parse_date(issued, "issued"), applies_to=applies_to)
+                                  external_effective_date=parse_date(issued, "issued"), applies_to=applies_to,
+                                  external_number=standard_number,
+                                  external_published_date=parse_date(published, "published"))
         number = queries.document_number(session, rev.document_id)
-    typer.echo(t("documents.cli.imported", number=number, revision=rev.label, sha256=rev.file_sha256))
+        doc = queries.get_document(session, number)
+        lines = _next_lines(session, doc)
+    if doc.doc_type == imports.EXTERNAL:  # its issuer's identity, not an internal revision letter (issue 13)
+        typer.echo(t("documents.cli.imported_external", number=number, standard_number=doc.external_number or "",
+                     edition=shown_revision(doc, rev), issuer=doc.issuer or "", sha256=rev.file_sha256))
+    else:
+        typer.echo(t("documents.cli.imported", number=number, revision=rev.label, sha256=rev.file_sha256))
+    _echo(lines)
 
 
 @app.command("distribute")
@@ -273,7 +425,13 @@ def due(ctx: typer.Context, by: Optional[str] = typer.Option(None, "--by")) -> N
     from cms_workflows.documents import queries
 
     with database().read() as session:
-        rows = queries.due(session, acting_user(ctx), parse_date(by, "by"))
+        actor = acting_user(ctx)
+        rows = queries.due(session, actor, parse_date(by, "by"))
+        if not rows:
+            require_readable(session, actor, _document_types(), "cli.what.documents")
+    if not rows:
+        typer.echo(t("documents.cli.none_due"))
+        return
     print_table([t(f"documents.cli.col_{c}") for c in ("number", "title", "revision", "next_review", "in_progress")],
                 [[r.document.number, r.document.title, r.revision.label, str(r.due), r.revision_in_progress or "—"] for r in rows])
 
@@ -285,7 +443,9 @@ def periodic(ctx: typer.Context, number: str, outcome: str = typer.Option(..., "
 
     with database().unit_of_work() as session:
         row = service.periodic_review(session, acting_user(ctx), number, outcome, comment)
+        lines = _status(session, number)
     typer.echo(t("documents.cli.reviewed", number=number, outcome=t(f"documents.outcome.{row.outcome}"), next_due=row.next_due or "—"))
+    _echo(lines)
 
 
 @app.command("template")

@@ -27,19 +27,32 @@ def help_key(path: tuple[str, ...], param: str | None = None) -> str:
 
 
 def walk(command, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], object]]:
-    """Every group and command of a click tree with its path of names below the root (the root's is ())."""
+    """Every group and command of a click tree with its path of names below the root (the root's is ()).
+    A lazy group (main.LazyGroup) builds each of its commands on the way."""
     yield path, command
     # duck-typed: Typer's groups are not click.Group subclasses in every Typer version
+    if hasattr(command, "list_commands"):
+        ctx = command.context_class(command)
+        for name in command.list_commands(ctx):
+            yield from walk(command.get_command(ctx, name), (*path, name))
+
+
+def _built(command, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], object]]:
+    """The groups and commands of a click tree that exist already: a lazy group's later commands are
+    localized when it builds them."""
+    yield path, command
     for name, sub in getattr(command, "commands", {}).items():
-        yield from walk(sub, (*path, name))
+        yield from _built(sub, (*path, name))
 
 
-def localize(command, locale: str | None = None):
-    """Give every group, command, option and argument of the click tree its help text in `locale`
-    (default: the user's, from CMS_LOCALE). Returns the same command."""
+def localize(command, locale: str | None = None, path: tuple[str, ...] = ()):
+    """Give every group, command, option and argument of the click tree (at `path` below the root) its
+    help text in `locale` (default: the user's, from CMS_LOCALE). Returns the same command."""
     locale = normalize(locale)
     panels = {kind: t(f"cli.panel.{kind}", locale) for kind in ("arguments", "options", "commands")}
-    for path, cmd in walk(command):
+    for path, cmd in _built(command, path):
+        if hasattr(cmd, "help_locale"):
+            cmd.help_locale = locale  # the commands it builds later speak the same language
         text = t(help_key(path), locale)
         cmd.help = text
         cmd.short_help = text.split("\n\n")[0]  # a group's listing of its commands shows the first paragraph

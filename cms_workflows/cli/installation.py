@@ -37,6 +37,19 @@ def init(admin: str = typer.Option("admin"), admin_name: str = typer.Option("系
     if result.admin_created:
         typer.echo(t("cli.admin_created", username=admin))
         _first_sign_in(db, admin, admin_password_stdin)
+    else:
+        typer.echo(_admin_kept(db, admin))
+
+
+def _admin_kept(db, admin: str) -> str:
+    """What `init` did about `--admin` on an installation that has its administrator already: nothing, said."""
+    from cms_workflows.org import queries as org_queries
+
+    with db.read() as session:
+        admins = sorted({u for u, p, _s in org_queries.active_assignments(session) if p == "system_admin"})
+    if admin in admins:
+        return t("cli.admin_exists_unchanged", username=admin)
+    return t("cli.admin_not_created", username=admin, admins="、".join(admins))
 
 
 def _first_sign_in(db, admin: str, from_stdin: bool) -> None:
@@ -64,5 +77,7 @@ def policy_check() -> None:
 
 def demo(directory: Path = typer.Option(Path("cms-demo"), "--dir")) -> None:
     from cms_workflows import demo as demo_run
+    from cms_workflows.cli.progress import progress
 
-    demo_run.run(directory, echo=typer.echo)
+    with progress("cli.progress.demo", demo_run.STEPS) as on_progress:
+        demo_run.run(directory, echo=typer.echo, on_progress=on_progress)

@@ -22,8 +22,10 @@ def positions() -> None:
         rows = []
         for p in org_queries.list_positions(session):
             d = deps[p.department_code]
-            rows.append([pick(d.name_zh, d.name_en), p.code, pick(p.name_zh, p.name_en), t(f"cli.source_{p.source}")])
-    print_table([t("cli.col_department"), t("cli.col_code"), t("cli.col_position"), t("cli.col_source")], rows)
+            # the department's code is what `doc new --dept` and the registers take
+            rows.append([pick(d.name_zh, d.name_en), d.code, p.code, pick(p.name_zh, p.name_en), t(f"cli.source_{p.source}")])
+    print_table([t("cli.col_department"), t("cli.col_department_code"), t("cli.col_code"), t("cli.col_position"),
+                 t("cli.col_source")], rows)
 
 
 # ---------------------------------------------------------------- sites

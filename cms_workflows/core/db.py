@@ -12,13 +12,16 @@ PostgreSQL is used through the same code (psycopg 3).
 
 from __future__ import annotations
 
+import ast
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from uuid import uuid4
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from cms_workflows.core.clock import Clock, utcnow  # noqa: F401  (utcnow: model defaults)
 from cms_workflows.core.config import Settings, get_settings
@@ -99,8 +102,12 @@ class Database:
     def read(self) -> Iterator[UnitOfWork]:
         """A read-only unit of work (never commits)."""
         # closing (not rolling back) ends the transaction and keeps loaded objects usable
-        with UnitOfWork(self, bind=self._read_engine) as uow:
+        with self.read_unit() as uow:
             yield uow
+
+    def read_unit(self) -> UnitOfWork:
+        """A read-only unit of work the caller closes (`read()` is the usual way)."""
+        return UnitOfWork(self, bind=self._read_engine)
 
     @contextmanager
     def read_connection(self):
@@ -118,13 +125,40 @@ class Database:
             command.upgrade(cfg, revision)
 
     def current_revisions(self) -> set[str]:
-        from alembic.runtime.migration import MigrationContext
+        """The migrations the database says it is at (empty before `cms init`).
 
+        Read from Alembic's own table with a plain query: importing Alembic costs more than the rest
+        of a simple command's start (issue 15), and every command checks this."""
         with self.engine.connect() as conn:
-            return set(MigrationContext.configure(conn).get_current_heads())
+            if not inspect(conn).has_table(VERSION_TABLE):
+                return set()
+            return {row[0] for row in conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}"))}
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+VERSION_TABLE = "alembic_version"  # Alembic's default, which migrations/env.py keeps
+_ASSIGNMENT = re.compile(r"^(revision|down_revision)\s*(?::[^=]*)?=\s*(.+?)\s*$", re.MULTILINE)
+
+
+@lru_cache(maxsize=1)
+def migration_heads() -> frozenset[str]:
+    """The heads of the migration scripts (what `cms init` upgrades to), read from the scripts' own
+    `revision` / `down_revision` lines without importing Alembic: a head is a revision no other script
+    names as its parent. tests/test_migrations.py checks that this agrees with Alembic's ScriptDirectory."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in (resources.files("cms_workflows") / "migrations" / "versions").iterdir():
+        if not script.name.endswith(".py") or script.name.startswith("_"):
+            continue
+        found = dict(_ASSIGNMENT.findall(script.read_text(encoding="utf-8")))
+        if "revision" not in found:
+            continue
+        revisions.add(ast.literal_eval(found["revision"]))
+        down = ast.literal_eval(found.get("down_revision", "None"))
+        parents.update([down] if isinstance(down, str) else down or ())
+    return frozenset(revisions - parents)
 
 
 def alembic_config(url: str):

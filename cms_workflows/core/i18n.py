@@ -15,7 +15,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-import yaml
+from cms_workflows.core import yamlfile
 
 PRIMARY = "zh-CN"
 LOCALES = ("zh-CN", "en")
@@ -64,7 +64,7 @@ def catalog(locale: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".yaml"):
-            data = yaml.safe_load(entry.read_text(encoding="utf-8")) or {}
+            data = yamlfile.load(entry.read_text(encoding="utf-8")) or {}  # read at every start: libyaml
             _flatten(data, "", out)
     return out
 

@@ -28,6 +28,11 @@ from importlib import resources
 from pathlib import Path
 
 MARKER = ".cms-demo"
+STEPS = 7  # init, organisation, accounting, documents, registers, the PDCA year, verification (on_progress)
+
+
+def _no_progress(done: int, total: int) -> None:
+    pass
 
 
 def _fresh_directory(directory: Path) -> None:
@@ -41,7 +46,8 @@ def _fresh_directory(directory: Path) -> None:
     (directory / MARKER).write_text("created by cms demo; `cms demo` empties this folder on every run\n")
 
 
-def run(directory: Path, echo=print, *, via_flows: bool = True, sites: int = 2) -> dict:
+def run(directory: Path, echo=print, *, via_flows: bool = True, sites: int = 2, on_progress=_no_progress) -> dict:
+    """The demo in `directory`; `on_progress(done, STEPS)` after each step (the CLI's bar, issue 15)."""
     from cms_workflows.audit import checkpoints
     from cms_workflows.bootstrap import installation
     from cms_workflows.demo import accounting as demo_accounting, company as demo_company, documents as demo_documents
@@ -73,6 +79,7 @@ def run(directory: Path, echo=print, *, via_flows: bool = True, sites: int = 2) 
 
     echo(t("demo.step_init", url=db.url))
     installation.initialize(db)
+    on_progress(1, STEPS)
 
     echo(t("demo.step_org", sites=sites))
     with db.unit_of_work() as session:
@@ -91,21 +98,27 @@ def run(directory: Path, echo=print, *, via_flows: bool = True, sites: int = 2) 
         users = [u.username for u, _a in org_queries.users_with_assignments(session, "admin") if u.active and u.username != "system"]
     demo_company.give_credentials(db, users, directory / "demo-accounts.txt")
     echo(t("demo.credentials", users=len(users), path=str(directory / "demo-accounts.txt")))
+    on_progress(2, STEPS)
 
     echo(t("demo.step_accounting", year=year))
     demo_accounting.run(db, year, directory / "accounting", echo=lambda line: echo("  " + line), site_codes=site_codes)
+    on_progress(3, STEPS)
 
     echo(t("demo.step_documents"))
     documents = demo_documents.run(db, year, directory / "documents", echo=lambda line: echo("  " + line))
+    on_progress(4, STEPS)
 
     echo(t("demo.step_registers"))
     demo_registers.run(db, year, echo=lambda line: echo("  " + line), plants=plants)
+    on_progress(5, STEPS)
 
     echo(t("demo.step_processes", year=process_year))
     made = demo_year.play(db, year, echo=lambda line: echo("  " + line), via_flows=via_flows, plants=plants)
     demo_documents.write_files(db, directory / "documents", documents["procedure"], echo=lambda line: echo("  " + line))
+    on_progress(6, STEPS)
 
     pack, events = _verify_and_export(db, directory, echo)
+    on_progress(STEPS, STEPS)
     db.dispose()
     return {"directory": directory, "evidence_pack": pack, "events": events, "made": made}
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from dateutil.relativedelta import relativedelta
 
-from cms_workflows.documents import distribution, imports, registry
+from cms_workflows.documents import distribution, imports, registry, renditions
 from cms_workflows.documents import approval as doc_approval
 from cms_workflows.documents import queries as doc_queries
 from cms_workflows.documents import service as docs
@@ -124,7 +124,8 @@ def _existing_and_external(db, out_dir: Path, echo) -> None:
         "发布机构：国家质量监督检验检疫总局、中国国家标准化管理委员会", "实施日期：2016-06-01"])
     rev = _do(db, imports.import_file, COMPLIANCE, standard, "GBT32150-2015-登记.docx", doc_type="external", site="*",
               title="工业企业温室气体排放核算和报告通则", owner_department="carbon_management",
-              issuer="国家质量监督检验检疫总局、中国国家标准化管理委员会", external_version="GB/T 32150-2015",
+              issuer="国家质量监督检验检疫总局、中国国家标准化管理委员会", external_number="GB/T 32150-2015",
+              external_version="2015", external_published_date=date(2015, 11, 19),
               external_effective_date=date(2016, 6, 1), applies_to="全公司温室气体排放核算与报告")
     external = _number(db, rev)
     _route(db, external, COMPLIANCE, [(LEGAL, "同意")])
@@ -133,7 +134,7 @@ def _existing_and_external(db, out_dir: Path, echo) -> None:
 
 def write_files(db, out_dir: Path, procedure: str, echo) -> list[str]:
     """Every controlled file written out (the processes' approved records among them), the superseded
-    revision A of the procedure beside them; the reviews due in the next 12 months counted."""
+    revision A of the procedure beside them as its stamped copy; the reviews due in the next 12 months counted."""
     written = []
     with db.read() as session:
         for doc, _effective, _open in doc_queries.list_documents(session, GM):
@@ -141,8 +142,9 @@ def write_files(db, out_dir: Path, procedure: str, echo) -> list[str]:
             path = out_dir / f"{doc.number}-{_rev.label}.docx"
             path.write_bytes(data)
             written.append(path.name)
-        superseded, old = doc_queries.revision_file(session, GM, procedure, "A")
-        (out_dir / f"{procedure}-A-{superseded.status}.docx").write_bytes(old)
         due = doc_queries.due(session, DOC_CONTROL, db.clock.today() + relativedelta(months=12) + timedelta(days=1))
+    # a superseded revision leaves the register only as a copy stamped 作废 / 已替代, recorded (issue 13 item 1)
+    superseded = _do(db, renditions.hand_out, DOC_CONTROL, procedure, "A")
+    (out_dir / f"{procedure}-A-{superseded.revision.status}.docx").write_bytes(superseded.data)
     echo(t("demo.doc_files", count=len(written), path=str(out_dir), due=len(due)))
     return written

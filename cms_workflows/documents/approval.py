@@ -134,6 +134,8 @@ def decide(cmd: Command, number: str, decision: str, comment: str = "", *, expec
     if expect is not None and expect != step.action and decision == "approve":
         raise InvalidTransition("documents.step_is_other", number=number, step=step.name, action=step.action,
                                 command=expect)
+    if effective_date is not None:
+        _keep_effective_date(running, decision, effective_date, output.today_or(uow, today))
     now = uow.clock.now()
     row = Decision(revision_id=rev.id, step_id=step.id, username=cmd.actor, position=running.capacity, site=doc.site,
                    decision=decision, comment=comment, decided_at=now)
@@ -142,6 +144,8 @@ def decide(cmd: Command, number: str, decision: str, comment: str = "", *, expec
     body = {"round": rev.round, "step": step.name, "step_no": step.step_no,
             "decision": decision, "comment": comment, "in_capacity": running.capacity,
             "site": row.site, "decided_at": now}  # site and moment: for `cms verify --deep` (issue 14)
+    if effective_date is not None:
+        body["effective_date"] = effective_date.isoformat()
     if running.also_decided is not None:  # the trail shows where a relaxed step let one person decide twice
         body["also_decided_step"] = running.also_decided
     record_on(cmd, doc, rev, body)
@@ -150,6 +154,21 @@ def decide(cmd: Command, number: str, decision: str, comment: str = "", *, expec
     elif _step_complete(step, [*running.decided, row], running.reviewers):
         _complete_step(cmd, running, row, now, effective_date, today)
     return rev
+
+
+def _keep_effective_date(running: RunningStep, decision: str, effective_date: date, today: date) -> None:
+    """The approver's effective date is their decision's option: refused at once where it cannot apply, else kept
+    on the revision until the route completes, whoever decides last (an added reviewer may; issue 15)."""
+    doc, rev, step = running.doc, running.rev, running.step
+    if decision != "approve":
+        raise ValidationFailed("documents.effective_date_with_reject", number=doc.number)
+    if any(s.step_no > step.step_no for s in running.steps):
+        raise ValidationFailed("documents.effective_date_not_last_step", number=doc.number, step=step.name)
+    if running.capacity == ADDED_REVIEWER:
+        raise ValidationFailed("documents.effective_date_by_approver", number=doc.number, step=step.name)
+    if effective_date < today:
+        raise ValidationFailed("documents.effective_in_past", date=effective_date.isoformat())
+    rev.effective_date = effective_date
 
 
 def _return(cmd: Command, running: RunningStep, reason: str) -> None:
@@ -162,6 +181,7 @@ def _return(cmd: Command, running: RunningStep, reason: str) -> None:
         cmd.uow.add(s)
     rev = running.rev
     rev.status = REVISION.target(rev.status, "return")
+    rev.effective_date = None  # an effective date kept for this round goes with it
     cmd.uow.add(rev)
     cmd.also("documents.revision.return", event_body(running.doc, rev, {"round": rev.round, "reason": reason}))
 
@@ -187,23 +207,30 @@ def _complete_step(cmd: Command, running: RunningStep, row: Decision, now, effec
     # the approver of record holds the approving position (an added reviewer may have signed last)
     approver = next(d.username for d in [*running.decided, row] if d.decision == "approve" and d.position != ADDED_REVIEWER)
     today = output.today_or(cmd.uow, today)
-    _approve(cmd, running.doc, running.rev, approver, now, effective_date or today, today)
+    # the approver's date, given now or kept from their decision before an added reviewer's
+    requested = effective_date or running.rev.effective_date
+    _approve(cmd, running.doc, running.rev, approver, now, requested, today)
 
 
-def _approve(cmd: Command, doc: Document, rev: Revision, approver: str, now, effective_date: date, today: date) -> None:
-    """The last step is done: the revision is approved and its controlled file fixed and hashed."""
-    if effective_date < today:
-        raise ValidationFailed("documents.effective_in_past", date=effective_date.isoformat())
+def _approve(cmd: Command, doc: Document, rev: Revision, approver: str, now, requested: date | None,
+             today: date) -> None:
+    """The last step is done: the revision is approved and its controlled file fixed and hashed. A date kept
+    from an earlier decision that has passed meanwhile becomes today, and the event says what was asked."""
+    effective_date = requested if requested is not None and requested >= today else today
     rev.status = REVISION.target(rev.status, "approve")
     rev.approved_by, rev.approved_at, rev.effective_date = approver, now, effective_date
     cmd.uow.flush()
     if rev.source == "rendered":
         output.render_controlled(cmd.uow, doc, rev)
+    else:  # an imported file gets the company's control on a copy; the upload stays its source (issue 13)
+        output.control_imported(cmd.uow, doc, rev)
     cmd.uow.add(rev)
     cmd.uow.flush()
-    cmd.also("documents.revision.approve", event_body(doc, rev, {
-        "effective_date": effective_date.isoformat(), "file_sha256": rev.file_sha256,
-        "template_sha256": rev.template_sha256}))
+    body = {"effective_date": effective_date.isoformat(), "file_sha256": rev.file_sha256,
+            "template_sha256": rev.template_sha256}
+    if requested is not None and requested != effective_date:
+        body["requested_effective_date"] = requested.isoformat()
+    cmd.also("documents.revision.approve", event_body(doc, rev, body))
 
 
 def _register_revision(uow, number: str, *_args, **_kwargs) -> Resource:
@@ -269,3 +296,60 @@ def awaiting(uow, username: str) -> list[Awaiting]:
             continue
         out.append(Awaiting(doc, rev, step, running.capacity))
     return out
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """What a document waits for, and who may do it (issue 15: every document command and `doc show` say it).
+
+    kind: "decide" (the running step of the route), "submit" (the author's draft), "release" (an approved
+    revision, made effective by document control), or None when nothing is pending."""
+
+    kind: str | None
+    revision: Revision | None = None
+    step: RouteStep | None = None
+    positions: tuple[str, ...] = ()  # positions that may still do it (a committee: the ones not yet filled)
+    names: tuple[str, ...] = ()  # users who may do it now, as the command itself would authorize them
+    reviewers: tuple[str, ...] = ()  # reviewers added by name to the running step who have not decided yet
+
+
+def next_step(uow, doc: Document) -> NextStep:
+    """What the document's open revision waits for and who may do it now."""
+    from cms_workflows.access import holders
+
+    rev = open_revision(uow, doc)
+    if rev is None:
+        return NextStep(None)
+    if rev.status == RevisionStatus.DRAFT:
+        return NextStep("submit", rev, names=(rev.author,))
+    if REVISION.allows(rev.status, "make_effective"):
+        control = get_access()
+        target = resource_of(doc, rev)
+        positions = tuple(control.policy.holders_of.get((target.type, "make_effective"), ()))
+        names = sorted({u for p in positions for u in holders(uow, p, doc.site)
+                        if isinstance(control.check(uow, u, "make_effective", target), Grant)})
+        return NextStep("release", rev, positions=positions, names=tuple(names))
+    if not REVISION.allows(rev.status, "decide"):
+        return NextStep(None, rev)
+    steps = route_steps(uow, rev)
+    step = next(s for s in steps if s.status == StepStatus.ACTIVE)
+    decided = step_decisions(uow, step)
+    reviewers = added_reviewers(uow, step)
+    approved = {d.position for d in decided if d.decision == "approve"}
+    positions = step.positions.split(",")
+    if step.mode == "all":
+        still = tuple(p for p in positions if p not in approved)
+    else:
+        still = () if approved & set(positions) else tuple(positions)
+    decided_by = {d.username for d in decided}
+    earlier = _earlier_deciders(uow, steps, step)
+    control = get_access()
+    names = []
+    for candidate in sorted({u for p in still for u in holders(uow, p, doc.site)} - set(reviewers)):
+        running = RunningStep(doc, rev, None, steps, step, decided, reviewers, earlier)
+        try:
+            _authorize_decider(control, uow, candidate, step.action, resource_of(doc, rev, subject=running))
+        except CmsError:
+            continue
+        names.append(candidate)
+    return NextStep("decide", rev, step, still, tuple(names), tuple(r for r in reviewers if r not in decided_by))

@@ -3,6 +3,10 @@
 An effective revision is distributed to positions at sites; every holder acknowledges having
 read exactly that revision (its file hash is part of the acknowledgement). Releasing a new
 revision distributes it to the same holders, who are asked again.
+
+Each distributed copy has its 分发号 (`copy_no`): one sequence per document, and a position@site keeps
+its number from revision to revision, as a controlled copy holder keeps theirs when pages are replaced.
+A distributed copy downloaded or printed carries it (documents.renditions).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from sqlmodel import select
 from cms_workflows import access
 from cms_workflows.access import COMPANY_WIDE, Grant, Resource
 from cms_workflows.audit.commands import Command, command
-from cms_workflows.core.errors import AccessDenied, Conflict, InvalidTransition, ValidationFailed, problem
+from cms_workflows.core.errors import AccessDenied, Conflict, InvalidTransition, NotFound, ValidationFailed, problem
 from cms_workflows.documents.models import Acknowledgement, Distribution, Document, Revision
 from cms_workflows.documents.queries import effective_revision, get_document, require_read, resource_of
 from cms_workflows.documents.service import record_on
@@ -56,6 +60,7 @@ def distribute(cmd: Command, number: str, targets: list[tuple[str, str]]) -> lis
     if not targets or problems:
         raise ValidationFailed("documents.bad_distribution",
                                problems=problems or [problem("to", "documents.problem.distribution_target")])
+    get_document(uow, number, lock=True)  # one distribution at a time numbers the document's copies
     existing = {(d.position, d.site) for d in uow.exec(select(Distribution).where(Distribution.revision_id == rev.id))}
     added = []
     for position, site in dict.fromkeys(targets):
@@ -67,8 +72,67 @@ def distribute(cmd: Command, number: str, targets: list[tuple[str, str]]) -> lis
     if not added:
         raise Conflict("documents.already_distributed", number=number, revision=rev.label)
     uow.flush()
-    record_on(cmd, doc, rev, {"to": [f"{d.position}@{d.site}" for d in added], "file_sha256": rev.file_sha256})
+    assign_copy_numbers(uow, doc, rev)
+    record_on(cmd, doc, rev, {"to": [f"{d.position}@{d.site}" for d in added], "file_sha256": rev.file_sha256,
+                              "copy_numbers": {f"{d.position}@{d.site}": d.copy_no for d in added}})
     return added
+
+
+def assign_copy_numbers(uow, doc: Document, rev: Revision) -> dict[str, int]:
+    """Give each distribution of `rev` that has none its 分发号: the number its position@site had for an earlier
+    revision of the document, else the document's next. The caller holds the document's lock (so two
+    transactions never hand out one number) and records the numbers given (returned as position@site: no)
+    in its event."""
+    mine = list(uow.exec(select(Distribution).where(Distribution.revision_id == rev.id).order_by(Distribution.id)))
+    missing = [d for d in mine if d.copy_no is None]
+    if not missing:
+        return {}
+    numbered = uow.exec(select(Distribution.position, Distribution.site, Distribution.copy_no)
+                        .join(Revision, Revision.id == Distribution.revision_id)
+                        .where(Revision.document_id == doc.id, Distribution.copy_no != None)  # noqa: E711
+                        .order_by(Distribution.id))
+    known: dict[tuple[str, str], int] = {}
+    for position, site, copy_no in numbered:
+        known.setdefault((position, site), copy_no)
+    last = max(known.values(), default=0)
+    given = {}
+    for row in missing:
+        if (row.position, row.site) not in known:
+            last += 1
+            known[(row.position, row.site)] = last
+        row.copy_no = known[(row.position, row.site)]
+        uow.add(row)
+        given[f"{row.position}@{row.site}"] = row.copy_no
+    uow.flush()
+    return given
+
+
+def distributed_copy(uow, doc: Document, rev: Revision, copy_no: int) -> Distribution:
+    """The distribution of `rev` that is copy `copy_no` (a copy without its number yet has none: see
+    assign_copy_numbers)."""
+    row = uow.exec(select(Distribution).where(Distribution.revision_id == rev.id,
+                                              Distribution.copy_no == copy_no)).first()
+    if row is None:
+        raise NotFound("documents.rendition.unknown_copy", number=doc.number, revision=rev.label, copy_no=copy_no)
+    return row
+
+
+def copies(uow, username: str, number: str) -> tuple[Revision, list[Distribution]]:
+    """The distributed copies of the effective revision, by 分发号 (one not yet numbered last)."""
+    doc = get_document(uow, number)
+    require_read(uow, username, doc)
+    rev = _current(doc, effective_revision(uow, doc))
+    rows = uow.exec(select(Distribution).where(Distribution.revision_id == rev.id))
+    return rev, sorted(rows, key=lambda d: (d.copy_no is None, d.copy_no or 0, d.id))
+
+
+def reaches(uow, distribution: Distribution, username: str) -> bool:
+    """Whether the user holds, today, the position this distributed copy went to (at its site)."""
+    for user, position, held_at in access.directory().assignments(uow, uow.clock.today()):
+        if user == username and position == distribution.position and (
+                distribution.site == COMPANY_WIDE or access.counts_at(held_at, distribution.site)):
+            return True
+    return False
 
 
 def holders(uow, rev: Revision) -> list[Holder]:

@@ -51,24 +51,26 @@ def check_revisions(uow) -> Iterator[Disagreement]:
     imported = {(e.object_id, e.payload.get("revision")): (e.seq, e.payload.get("sha256"))
                 for e in trail(uow, "documents.revision.import", "doc_document")}
     q = select(Revision.id, Revision.document_id, Revision.label, Revision.status, Revision.source,
-               Revision.file_sha256, Revision.approved_at, Document.number) \
+               Revision.file_sha256, Revision.approved_at, Document.number, Revision.source_sha256) \
         .join(Document, Document.id == Revision.document_id) \
         .where(or_(Revision.approved_at != None, Revision.status.in_(APPROVED_STATES),  # noqa: E711
                    Revision.source == "imported")) \
         .order_by(Revision.id)
     seen: set[tuple[str, str]] = set()
     count = 0
-    for _id, doc_id, label, status, source, sha, approved_at, number in uow.execute(q):
+    for _id, doc_id, label, status, source, sha, approved_at, number, source_sha in uow.execute(q):
         key = (str(doc_id), label)
         names = {"number": number, "revision": label}
         if source == "imported":
+            # the import event names the upload, kept as the source once approval stored its controlled copy
+            uploaded = source_sha or sha
             event = imported.get(key)
             if event is None:
-                yield Disagreement("documents.deep.no_import_event", {**names, "sha256": sha or "—"})
+                yield Disagreement("documents.deep.no_import_event", {**names, "sha256": uploaded or "—"})
                 return
-            if event[1] != sha:
-                yield Disagreement("documents.deep.import_hash", {**names, "stored": sha or "—", "recorded": event[1],
-                                                                  "seq": event[0]})
+            if event[1] != uploaded:
+                yield Disagreement("documents.deep.import_hash", {**names, "stored": uploaded or "—",
+                                                                  "recorded": event[1], "seq": event[0]})
                 return
         if approved_at is None and status not in APPROVED_STATES:
             continue  # an imported draft: its file was checked against its import above

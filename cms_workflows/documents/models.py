@@ -45,8 +45,10 @@ class Document(SQLModel, table=True):
     legacy_number: str | None = Field(default=None, max_length=120)  # number in the company's earlier system
     # external documents (laws, standards): who issued which version, from when, where it applies
     issuer: str | None = Field(default=None, max_length=200)
-    external_version: str | None = Field(default=None, max_length=64)
-    external_effective_date: date | None = None
+    external_version: str | None = Field(default=None, max_length=64)  # the edition
+    external_effective_date: date | None = None  # 实施日期
+    external_number: str | None = Field(default=None, max_length=120)  # 标准编号, e.g. GB/T 32150-2015
+    external_published_date: date | None = None  # 发布日期
     applies_to: str | None = Field(default=None, max_length=500)
     obsolete_reason: str | None = Field(default=None, max_length=500)
     obsoleted_at: datetime | None = None
@@ -69,6 +71,11 @@ class Revision(SQLModel, table=True):
     content: str = Field(default="{}", sa_column=Column(Text, nullable=False))  # JSON: the template's variables
     source: str = Field(default="rendered", max_length=16)  # rendered | imported
     source_filename: str | None = Field(default=None, max_length=300)
+    # an imported revision's uploaded file, kept and hashed as its source (its import event names this hash); the
+    # controlled copy made at approval is `file_sha256` (documents.controlled_copy, issue 13 item 2)
+    source_sha256: str | None = Field(default=None, max_length=64)
+    source_size: int | None = None
+    cover_sha256: str | None = Field(default=None, max_length=64)  # an external PDF's cover sheet (.docx)
     round: int = 0  # incremented by every submission; decisions belong to a round
     submitted_at: datetime | None = None
     approved_by: str | None = Field(default=None, max_length=64)
@@ -142,6 +149,30 @@ class Distribution(SQLModel, table=True):
     site: str = Field(max_length=32)
     distributed_by: str = Field(max_length=64)
     distributed_at: datetime = Field(default_factory=utcnow)
+    # 分发号: the number of this controlled copy, one sequence per document; the same position@site keeps its
+    # number from revision to revision (documents.distribution.assign_copy_numbers fills it where missing)
+    copy_no: int | None = None
+
+
+class Rendition(SQLModel, table=True):
+    """A marked copy of a revision's file that was handed out (documents.renditions; R-7.5, X-4): stamped
+    作废 / 已替代, 草稿 / 未受控 or as a distributed copy with its 分发号. Its own hash and the original's;
+    the original, in the file store, is never replaced by it. The bytes follow from the original and the
+    stamp, so they are not stored: making the rendition again gives the same hash."""
+
+    __tablename__ = "doc_rendition"
+
+    id: int | None = Field(default=None, primary_key=True)
+    revision_id: int = Field(foreign_key="doc_revision.id", index=True)
+    kind: str = Field(max_length=24)  # superseded | obsolete | draft | distributed_copy (renditions.KINDS)
+    sha256: str = Field(max_length=64, index=True)
+    size: int
+    original_sha256: str = Field(max_length=64, index=True)  # the register's file (a draft's: its preview)
+    locale: str = Field(max_length=8)  # the document's language, which the stamp speaks
+    distribution_id: int | None = Field(default=None, foreign_key="doc_distribution.id")
+    copy_no: int | None = None
+    issued_by: str = Field(max_length=64)
+    issued_at: datetime = Field(default_factory=utcnow)
 
 
 class Acknowledgement(SQLModel, table=True):

@@ -184,14 +184,20 @@ def _display_names(session, usernames: set[str]) -> dict[str, str]:
     return {u: found.get(u, u) for u in usernames} | {"": ""}
 
 
-def _position_name(code: str, locale: str) -> str:
+def position_name(code: str, locale: str) -> str:
+    """A position's name in the file's language. A code that is no position of the organisation but one the
+    route records itself (approval.ADDED_REVIEWER, "reviewer": a reviewer added by name) has a label
+    `position_<code>`; it printed as English "reviewer" in Chinese files (issue 13)."""
     from cms_workflows.access.roles import position_labels
 
+    own = rendering.labels(locale).get(f"position_{code}")
+    if own:
+        return own
     labels = position_labels()
     return pick(*labels[code], locale) if code in labels else code
 
 
-def _site_name(session, site: str, locale: str) -> str:
+def site_name(session, site: str, locale: str) -> str:
     from cms_workflows.org.models import Site
 
     if site == access.COMPANY_WIDE:
@@ -200,11 +206,58 @@ def _site_name(session, site: str, locale: str) -> str:
     return pick(row.name_zh, row.name_en, locale) if row else site
 
 
+def _department_name(session, code: str, locale: str) -> str:
+    from cms_workflows.org.models import Department
+
+    row = session.exec(select(Department).where(Department.code == code)).first() if code else None
+    return pick(row.name_zh, row.name_en, locale) if row else code
+
+
+def _drafting_department(session, position: str, locale: str) -> str:
+    """编制部门: the department of the position the author drafted in (empty for a revision drafted before the
+    position was recorded, or by an added reviewer's pseudo-position)."""
+    from cms_workflows.org.models import Position
+
+    row = session.exec(select(Position).where(Position.code == position)).first() if position else None
+    return _department_name(session, row.department_code, locale) if row else ""
+
+
+def _next_review_date(doc: Document, dt: registry.DocType, effective: date | None, labels: dict) -> str:
+    """下次评审日期: the effective date plus the review period (the document's own or its type's); a type that is
+    not reviewed for currency (a report, review_months 0) says so. The same rule as service.make_effective."""
+    from dateutil.relativedelta import relativedelta
+
+    months = doc.review_months if doc.review_months is not None else dt.review_months
+    if not months:
+        return labels.get("not_reviewed", "")
+    return (effective + relativedelta(months=months)).isoformat() if effective else ""
+
+
+def _history_row(r: Revision, first: bool, names: dict, labels: dict) -> dict:
+    """One row of the revision history. 更改单号 / 更改页码: a revision here is the whole change (opened with its
+    reason, routed, approved as one), with no separate change-request number and no page-by-page replacement;
+    so the change number is a dash, and the changed pages are "all" (the whole document is reissued), a dash
+    for the first issue."""
+    dash = labels.get("no_entry", "")
+    return {"revision": r.label,
+            "date": r.effective_date.isoformat() if r.effective_date else "",
+            "change": r.change_reason or labels.get("first_issue", ""),
+            "change_no": dash, "pages": dash if first else labels.get("all_pages", ""),
+            "author": names[r.author], "approver": names[r.approved_by or ""]}
+
+
 def build_context(session, doc: Document, rev: Revision, *, controlled: bool) -> dict:
     """Everything the template shows: labels, company, the document's identity, history and approvals.
 
-    `controlled` (an approved revision) shows the controlled status and effective date; a draft
-    preview says it is uncontrolled, so a printed preview is never mistaken for the released text.
+    `controlled` (an approved revision) shows the controlled status and its dates; a draft preview says it
+    is uncontrolled, so a printed preview is never mistaken for the released text.
+
+    The control block of a 受控文件 (issue 13 item 3, R-7.5 identification): 发布日期 (`issue_date`, the day it
+    was approved and released) and 实施日期 (`implementation_date`, the day it takes effect) apart; 编制部门
+    (the author's department) and 归口部门 (the owning department), named in the file's language; the next
+    periodic review date; whether the type prints a cover sheet; and for 编制/审核/批准 each person's name,
+    position, date and signature (the decision recorded in the system). `effective_date` and `approved_date`
+    stay for company templates written against them.
     """
     locale = normalize(doc.language)
     labels = rendering.labels(locale)
@@ -219,29 +272,38 @@ def build_context(session, doc: Document, rev: Revision, *, controlled: bool) ->
                                   .order_by(Decision.id)))
     names = _display_names(session, {r.author for r in [*earlier, rev]} | {r.approved_by or "" for r in [*earlier, rev]}
                            | {d.username for d in decisions})
-    history = [{"revision": r.label,
-                "date": r.effective_date.isoformat() if r.effective_date else "",
-                "change": r.change_reason or labels.get("first_issue", ""),
-                "author": names[r.author], "approver": names[r.approved_by or ""]} for r in [*earlier, rev]]
+    history = [_history_row(r, i == 0, names, labels) for i, r in enumerate([*earlier, rev])]
+    signed = labels.get("signed_in_system", "")
+    submitted = local_date(rev.submitted_at, session)
     approvals = [{"role": labels.get("prepared", ""), "name": names[rev.author],
-                  "position": _position_name(rev.author_position, locale),
-                  "date": local_date(rev.submitted_at, session), "decision": ""}]
+                  "position": position_name(rev.author_position, locale),
+                  "date": submitted, "decision": "", "signature": signed if submitted else ""}]
     for d in decisions:
         step = steps[d.step_id]
         approvals.append({"role": labels.get(f"step_{step.name}", step.name), "name": names[d.username],
-                          "position": _position_name(d.position, locale), "date": local_date(d.decided_at, session),
-                          "decision": labels.get(f"decision_{d.decision}", d.decision)})
+                          "position": position_name(d.position, locale), "date": local_date(d.decided_at, session),
+                          "decision": labels.get(f"decision_{d.decision}", d.decision),
+                          "signature": signed if d.decision == "approve" else ""})
     content = json.loads(rev.content or "{}")
+    effective = rev.effective_date if controlled else None
+    issued = local_date(rev.approved_at, session) if controlled else ""
     return {
         **content,
         "L": labels,
         "company": company,
         "doc": {"number": doc.number, "title": doc.title, "type_name": dt.name(locale), "site": doc.site,
-                "site_name": _site_name(session, doc.site, locale),
-                "owner_department": doc.owner_department, "revision": rev.label,
+                "site_name": site_name(session, doc.site, locale),
+                "owner_department": doc.owner_department,
+                "owner_department_name": _department_name(session, doc.owner_department, locale),
+                "drafting_department_name": _drafting_department(session, rev.author_position, locale),
+                "revision": rev.label,
                 "status": labels.get("status_controlled" if controlled else "status_draft", ""),
-                "effective_date": rev.effective_date.isoformat() if controlled and rev.effective_date else "",
-                "approved_date": local_date(rev.approved_at, session) if controlled else ""},
+                "effective_date": effective.isoformat() if effective else "",
+                "approved_date": issued,
+                "issue_date": issued,
+                "implementation_date": effective.isoformat() if effective else "",
+                "next_review_date": _next_review_date(doc, dt, effective, labels) if controlled else "",
+                "cover_page": dt.cover_page},
         "history": history,
         "approvals": approvals,
     }
@@ -265,8 +327,45 @@ def render_controlled(session, doc: Document, rev: Revision) -> None:
     rev.file_sha256, rev.file_size = stored.sha256, stored.size
 
 
+def control_imported(session, doc: Document, rev: Revision) -> None:
+    """At approval of an imported revision (issue 13 item 2): the company's control applied to a copy of the
+    uploaded file, which stays stored as the revision's source; the copy is the register's file and its hash.
+    An external document's PDF stays the file as uploaded; its cover sheet is stored beside it."""
+    from cms_workflows.documents import controlled_copy
+
+    # registered: the submission's date (the row's created_at is the server's moment, not the company clock's)
+    context = controlled_copy.control_context(doc, rev, build_context(session, doc, rev, controlled=True),
+                                              local_date(rev.submitted_at, session))
+    rev.rendered_context = canonical(context)
+    data, cover = _controlled_bytes(session, doc, rev, context)
+    files = store(session)
+    if cover is not None:
+        rev.cover_sha256 = files.put(cover).sha256
+    if data is not None:
+        stored = files.put(data)
+        rev.file_sha256, rev.file_size = stored.sha256, stored.size
+
+
+def _controlled_bytes(session, doc: Document, rev: Revision, context: dict) -> tuple[bytes | None, bytes | None]:
+    """(controlled file, cover sheet) of an imported revision from its source and fixed context; None for a file
+    kept as uploaded (an external PDF) and for no cover sheet."""
+    from cms_workflows.documents import controlled_copy
+
+    meta = file_meta(doc, rev, rev.approved_at)
+    if not controlled_copy.is_word(rev.source_filename):
+        return None, controlled_copy.cover_sheet(context, meta)
+    source = store(session).get(rev.source_sha256 or rev.file_sha256)
+    if doc.doc_type == controlled_copy.EXTERNAL:
+        return controlled_copy.external_copy(source, context, meta), None
+    return controlled_copy.controlled_copy(source, context, meta), None
+
+
 def rerender(session, doc: Document, rev: Revision) -> bytes:
-    """Render an approved revision again from its fixed context and stored template (determinism checks)."""
+    """Render an approved revision again from its fixed context and stored template (determinism checks); an
+    imported one from its stored source (its cover sheet, for a file kept as uploaded)."""
+    if rev.source == "imported" and rev.rendered_context:
+        data, cover = _controlled_bytes(session, doc, rev, json.loads(rev.rendered_context))
+        return data if data is not None else cover
     if not rev.rendered_context or not rev.template_sha256:
         raise ValidationFailed("documents.no_file", number=doc.number, revision=rev.label)
     return rendering.render(store(session).get(rev.template_sha256), json.loads(rev.rendered_context),
@@ -304,6 +403,8 @@ def stored_document_files(session) -> set[str]:
     hashes = set(session.exec(select(Revision.file_sha256).where(Revision.file_sha256 != None,  # noqa: E711
                                                                  Revision.file_destroyed_at == None)))  # noqa: E711
     hashes |= set(session.exec(select(Revision.template_sha256).where(Revision.template_sha256 != None)))  # noqa: E711
+    for column in (Revision.source_sha256, Revision.cover_sha256):  # an imported revision's upload, a cover sheet
+        hashes |= set(session.exec(select(column).where(column != None, Revision.file_destroyed_at == None)))  # noqa: E711
     hashes |= set(session.exec(select(CompanyTemplate.sha256)))
     return hashes
 

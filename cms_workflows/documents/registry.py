@@ -16,19 +16,20 @@ from pathlib import Path
 
 import yaml
 
+from cms_workflows.core import yamlfile
 from cms_workflows.core.errors import NotFound, PolicyError
 from cms_workflows.core.i18n import Message, pick, t
 
 TYPES_FILE = "document_types.yaml"
 ROUTES_FILE = "approval_routes.yaml"
 TEMPLATES_FILE = "templates.yaml"
-LABEL_SCHEMES = ("letters", "numeric")
+LABEL_SCHEMES = ("letters", "numeric", "letter_digit")  # documents/numbering.py
 NUMBERING_FIELDS = {"site", "abbr", "year", "seq"}
 STEP_ACTIONS = ("review", "approve")
 STEP_MODES = ("any", "all")
 STEP_KEYS = frozenset({"name", "action", "mode", "positions", "same_decider_allowed"})
 # what every template gets besides its own content variables (see rendering.py)
-CONTROL_VARIABLES = frozenset({"L", "company", "doc", "history", "approvals"})
+CONTROL_VARIABLES = frozenset({"L", "company", "doc", "history", "approvals"})  # doc: see output.build_context
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ class DocType:
     review_months: int
     retention_years: int
     template: str | None
+    # a cover sheet before the text (title, identity, dates, 编制/审核/批准), as a manual has (issue 13 item 3)
+    cover_page: bool = False
 
     @property
     def object_type(self) -> str:
@@ -87,7 +90,7 @@ def _bad(file: str, entry: str, problem: str, **params) -> PolicyError:
 
 @lru_cache(maxsize=1)
 def _types_data() -> dict:
-    return yaml.safe_load((resources.files("cms_workflows") / "data" / TYPES_FILE).read_text(encoding="utf-8"))
+    return yamlfile.load((resources.files("cms_workflows") / "data" / TYPES_FILE).read_text(encoding="utf-8"))
 
 
 def company_prefix() -> str:
@@ -103,7 +106,7 @@ def doc_types() -> dict[str, DocType]:
             dt = DocType(code=code, name_zh=raw["name_zh"], name_en=raw["name_en"], abbr=raw["abbr"],
                          numbering=raw["numbering"], revision_labels=raw["revision_labels"],
                          review_months=int(raw["review_months"]), retention_years=int(raw["retention_years"]),
-                         template=raw.get("template"))
+                         template=raw.get("template"), cover_page=raw.get("cover_page", False))
         except (KeyError, TypeError, ValueError) as exc:
             raise _bad(TYPES_FILE, code, "missing_field", field=exc) from None
         fields = {f for _lit, f, _spec, _conv in string.Formatter().parse(dt.numbering) if f is not None}
@@ -111,6 +114,8 @@ def doc_types() -> dict[str, DocType]:
             raise _bad(TYPES_FILE, code, "numbering", numbering=dt.numbering, fields=", ".join(sorted(NUMBERING_FIELDS)))
         if dt.revision_labels not in LABEL_SCHEMES:
             raise _bad(TYPES_FILE, code, "label_scheme", allowed=", ".join(LABEL_SCHEMES))
+        if not isinstance(dt.cover_page, bool):
+            raise _bad(TYPES_FILE, code, "cover_page_flag")
         if dt.template is not None and dt.template not in templates_known:
             raise _bad(TYPES_FILE, code, "unknown_template", template=dt.template)
         if dt.review_months < 0 or dt.retention_years < 0:
@@ -228,3 +233,14 @@ def check(policy) -> list[str]:
                for code, steps in all_routes.items() for i, step in enumerate(steps, start=1)
                if step.same_decider_allowed]
     return lines + (relaxed or [t("documents.route_one_decision_each")])
+
+
+EXTERNAL = "external"  # the type of documents issued outside the company
+
+
+def shown_revision(doc, rev) -> str:
+    """What a reader is shown as a revision's identity: an external document's edition (its issuer's, e.g.
+    2015 for GB/T 32150-2015), never the internal letter; the label for the company's own documents."""
+    if doc.doc_type == EXTERNAL and doc.external_version:
+        return doc.external_version
+    return rev.label

@@ -131,3 +131,9 @@ class OrgDirectory:
 
     def assignments(self, uow, on: date) -> list[tuple[str, str, str]]:
         return active_assignments(uow, on)
+
+    def user_active(self, uow, username: str) -> bool | None:
+        return uow.exec(select(User.active).where(User.username == username)).first()
+
+    def site_exists(self, uow, code: str) -> bool:
+        return uow.exec(select(Site.code).where(Site.code == code)).first() is not None

@@ -11,7 +11,7 @@ from datetime import date
 
 from sqlmodel import or_, select
 
-from cms_workflows.access import COMPANY_WIDE, Resource, can, counts_at, directory, require
+from cms_workflows.access import COMPANY_WIDE, Resource, can, counts_at, held_positions, require
 from cms_workflows.core.errors import NotFound
 from cms_workflows.core.i18n import t
 from cms_workflows.tasks.models import OutboxMessage, Task
@@ -51,13 +51,13 @@ def is_worker(uow, username: str, task: Task) -> bool:
 
 
 def holds_position(uow, username: str, position: str, site: str) -> bool:
-    held = directory().holdings(uow, username, uow.clock.today())
+    held = held_positions(uow, username)
     return any(p == position and counts_at(s, site) for p, s in held)
 
 
 def tasks_for_user(uow, username: str, *, active_only: bool = True) -> list[Task]:
     """The user's tasks: named to them, claimed by them, or unclaimed for a position they hold."""
-    held = directory().holdings(uow, username, uow.clock.today())
+    held = held_positions(uow, username)
     positions = sorted({p for p, _s in held})
     q = select(Task).where(or_(Task.assignee == username, Task.claimed_by == username,
                                Task.position.in_(positions) & (Task.claimed_by == None)))  # noqa: E711

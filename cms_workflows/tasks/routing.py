@@ -15,7 +15,7 @@ from importlib import resources
 
 import yaml
 
-from cms_workflows.access import directory, holders, known_position_codes
+from cms_workflows.access import held_positions, holders, known_position_codes
 from cms_workflows.access.roles import load_roles
 from cms_workflows.core.errors import ValidationFailed, problem
 
@@ -58,7 +58,7 @@ def _home_position(uow, task) -> str:
     """The position whose department is responsible: the task's, or the first the named user holds."""
     if task.position:
         return task.position
-    held = directory().holdings(uow, task.assignee, uow.clock.today())
+    held = held_positions(uow, task.assignee)
     return held[0][0] if held else TOP_POSITION
 
 

@@ -90,10 +90,10 @@ def home(viewer: Viewer = OWN):
 @api.get("/me")
 def me(viewer: Viewer = OWN):
     """The signed-in user, the positions they hold (by site) and their language."""
-    from cms_workflows.access import directory
+    from cms_workflows.access import held_positions
 
     with viewer.reading() as uow:
-        held = directory().holdings(uow, viewer.username, uow.clock.today())
+        held = held_positions(uow, viewer.username)
     return {"username": viewer.username, "positions": [{"position": p, "site": s} for p, s in held],
             "locale": user_locale(viewer.db, viewer.username), "via": viewer.via}
 

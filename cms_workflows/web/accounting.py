@@ -23,6 +23,7 @@ from cms_workflows.accounting import charts
 from cms_workflows.accounting import queries as q
 from cms_workflows.accounting import service
 from cms_workflows.accounting.factors import Options, categories
+from cms_workflows.accounting.plausibility import parse_rows
 from cms_workflows.accounting.states import RUN
 from cms_workflows.core.errors import AccessDenied, CmsError, NotFound, ValidationFailed, problem
 from cms_workflows.core.i18n import current_locale, pick, t
@@ -30,7 +31,7 @@ from cms_workflows.org import queries as org_queries
 from cms_workflows.web.authorization import requires
 from cms_workflows.web.forms import field_errors, form
 from cms_workflows.web.rendering import page
-from cms_workflows.web.session import Viewer, checked_form, current_viewer
+from cms_workflows.web.session import Viewer, checked_form, current_viewer, signed_in_viewer
 
 pages = APIRouter(include_in_schema=False)
 
@@ -46,7 +47,7 @@ def chosen_site(uow, request: Request, object_type: str, action: str) -> str:
     site = request.query_params.get("site")
     if site:
         return site
-    username = current_viewer(request).username
+    username = signed_in_viewer(request).username
     if access.can(uow, username, action, Resource(object_type, site=COMPANY_WIDE)):
         return COMPANY_WIDE
     for s in org_queries.list_sites(uow):
@@ -204,9 +205,11 @@ async def upload(request: Request, viewer: Viewer = Depends(current_viewer), pos
         data = definition.parse(posted, choices={"site": choices})
         check_site(data, site)
         content, name = await read_upload(posted, definition)
-        outcome = await run_in_threadpool(viewer.act, service.import_activity, content, name)
+        confirmed = parse_rows(data.get("accept_outliers"))  # implausible rows the user confirms (issue 15)
+        outcome = await run_in_threadpool(viewer.act, service.import_activity, content, name,
+                                          accept_outliers=confirmed, reason=data.get("reason") or "")
     except ValidationFailed as exc:
-        if exc.key == "web.form.invalid":  # the form itself: beside its fields
+        if exc.key in ("web.form.invalid", "accounting.invalid_accept_outliers"):  # the form: beside its fields
             return _upload_page(request, viewer, site, 422, errors=field_errors(exc))
         return _upload_page(request, viewer, site, 422, report=problem_rows(exc), refusal=t(exc.key, **exc.params))
     except AccessDenied:
@@ -310,9 +313,13 @@ def approve(request: Request, run_id: int, viewer: Viewer = Depends(current_view
     try:
         data = form("accounting_approve").parse(posted)
         confirmed(data)
-        viewer.act(service.approve_run, run_id, comment=data.get("comment") or "")
+        viewer.act(service.approve_run, run_id, comment=data.get("comment") or "",
+                   accept_gaps=bool(data.get("accept_gaps")))
     except ValidationFailed as exc:
-        return _run_page(request, viewer, run_id, 422, field_errors(exc), _typed(posted))
+        errors = field_errors(exc)
+        if exc.key.startswith("accounting.approval_gaps"):  # what to do about the gaps listed at the checkbox
+            errors = {"": exc.message(), **errors}
+        return _run_page(request, viewer, run_id, 422, errors, _typed(posted))
     except AccessDenied:
         raise
     except CmsError as exc:
@@ -322,7 +329,8 @@ def approve(request: Request, run_id: int, viewer: Viewer = Depends(current_view
 
 def _typed(posted) -> dict:
     """What the approver typed, shown again with the form's problems."""
-    return {"confirm": bool(posted.get("confirm")), "comment": str(posted.get("comment") or "")}
+    return {"confirm": bool(posted.get("confirm")), "comment": str(posted.get("comment") or ""),
+            "accept_gaps": bool(posted.get("accept_gaps"))}
 
 
 def confirmed(data: dict, name: str = "accounting_approve") -> None:

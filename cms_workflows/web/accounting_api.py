@@ -17,7 +17,7 @@ from cms_workflows.web.accounting import (
 )
 from cms_workflows.web.authorization import requires
 from cms_workflows.web.forms import form
-from cms_workflows.web.paging import Paging, as_json, paged, paging
+from cms_workflows.web.paging import Paging, as_json, json_page, paging
 from cms_workflows.web.session import Viewer, check_api_csrf, current_viewer
 
 api = APIRouter(tags=["accounting"])
@@ -37,7 +37,7 @@ def list_runs(request: Request, page: Paging = Depends(paging), viewer: Viewer =
     with viewer.reading() as uow:
         site = chosen_site(uow, request, "calculation", "read")
         runs = q.list_runs(uow, viewer.username, one_site(site))
-    return paged(runs, page, lambda pair: run_json(*pair))
+    return json_page(runs, page, lambda pair: run_json(*pair))
 
 
 @api.get("/accounting/runs/{run_id}", dependencies=[requires("calculation", "read", resource=the_run)])
@@ -63,7 +63,8 @@ def results(request: Request, viewer: Viewer = Depends(current_viewer)):
           dependencies=[requires("calculation", "approve", resource=the_run)],
           openapi_extra=form("accounting_approve").openapi_body())
 async def approve_run(request: Request, run_id: int, viewer: Viewer = Depends(current_viewer)):
-    """Approve a run: `{"confirm": true, "comment": "…"}` (the comment is recorded with the approval). Its
+    """Approve a run: `{"confirm": true, "comment": "…"}` (the comment is recorded with the approval; a run with
+    missing months or unresolved warnings also needs `"accept_gaps": true`). Its
     months close; a recalculation replaces the locked figures."""
     check_api_csrf(request, viewer)
     try:
@@ -72,7 +73,8 @@ async def approve_run(request: Request, run_id: int, viewer: Viewer = Depends(cu
         body = None
     data = form("accounting_approve").parse(body, api=True)
     confirmed(data)
-    diff = await run_in_threadpool(viewer.act, service.approve_run, run_id, comment=data.get("comment") or "")
+    diff = await run_in_threadpool(viewer.act, service.approve_run, run_id, comment=data.get("comment") or "",
+                                   accept_gaps=bool(data.get("accept_gaps")))
     with viewer.reading() as uow:
         run = q.get_run(uow, run_id)
         sites = q.run_site_map(uow).get(run_id, [])

@@ -108,7 +108,7 @@ def add_plan_line(request: Request, viewer: Viewer = Depends(current_viewer), po
         viewer.act(service.add_plan_item, site=site, production_unit=data["production_unit"],
                    facility=data["facility"], category=data["category"], material=data["material"],
                    unit=data["unit"], data_source=data["data_source"], facility_name=data.get("facility_name") or "",
-                   meter_calibrated=CALIBRATED.get(data.get("calibrated") or ""))
+                   meter_calibrated=CALIBRATED.get(data.get("calibrated") or ""), purity=data.get("purity"))
 
     return post_at_site(request, viewer, posted, "accounting_plan_item", ("emission_factor", "manage"), run,
                         _plan_page, "/accounting/plan?site={site}#plan-lines",

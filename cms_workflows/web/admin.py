@@ -10,12 +10,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 
-from cms_workflows.access import Resource, can, directory
+from cms_workflows.access import Resource, can, held_positions
 from cms_workflows.core.errors import AuthenticationFailed, CmsError, NotFound, ValidationFailed, problem
 from cms_workflows.core.i18n import pick, t
 from cms_workflows.web.authorization import OWN, requires
 from cms_workflows.web.forms import field_errors, form
-from cms_workflows.web.paging import Paging, paged, paging
+from cms_workflows.web.paging import Paging, json_page, paging
 from cms_workflows.web.rendering import page
 from cms_workflows.web.session import Viewer, checked_form, current_viewer
 
@@ -234,7 +234,7 @@ def _account_page(request: Request, viewer: Viewer, status_code: int = 200, **st
     from cms_workflows.identity import queries as identity_queries
 
     with viewer.reading() as uow:
-        held = directory().holdings(uow, viewer.username, uow.clock.today())
+        held = held_positions(uow, viewer.username)
         names = _position_names(uow)
         tokens = identity_queries.tokens_of(uow, viewer.username)
         current = identity_queries.token_row(uow, viewer.token).id
@@ -320,7 +320,7 @@ def users_api(viewer: Viewer = Depends(current_viewer), page_: Paging = Depends(
     with viewer.reading() as uow:
         today = uow.clock.today()
         rows = org_queries.users_with_assignments(uow, viewer.username)
-    return paged(rows, page_, lambda row: _user_json(row[0], row[1], today))
+    return json_page(rows, page_, lambda row: _user_json(row[0], row[1], today))
 
 
 @api.get("/positions", dependencies=[requires("assignment", "read")])

@@ -33,7 +33,7 @@ from cms_workflows.processes import cases, engine, queries
 from cms_workflows.processes.registry import processes
 from cms_workflows.web.authorization import OWN, Requires, requires
 from cms_workflows.web.forms import FormDefinition, field_errors, form
-from cms_workflows.web.paging import Paging, paged, paging
+from cms_workflows.web.paging import Paging, json_page, paging
 from cms_workflows.web.rendering import page, position_name
 from cms_workflows.web.session import Viewer, check_api_csrf, checked_form, current_viewer
 
@@ -364,7 +364,7 @@ def cancel(request: Request, number: str, viewer: Viewer = Depends(current_viewe
 def api_cases(kind: str | None = None, site: str | None = None, stage: str | None = None,
               page_: Paging = Depends(paging), viewer: Viewer = Depends(current_viewer)):
     """The cases the user may read, newest first (?kind ?site ?stage), paged."""
-    return paged(visible_cases(viewer, kind, site, stage), page_, case_json)
+    return json_page(visible_cases(viewer, kind, site, stage), page_, case_json)
 
 
 @api.get("/cases/{number}", dependencies=[READ])

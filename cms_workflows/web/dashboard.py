@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from cms_workflows.access import COMPANY_WIDE, Resource, can, counts_at, directory, require
+from cms_workflows.access import COMPANY_WIDE, Resource, can, counts_at, held_positions, require
 from cms_workflows.core.errors import AccessDenied, NotFound
 from cms_workflows.core.i18n import t
 from cms_workflows.web.authorization import OWN, requires
@@ -50,7 +50,7 @@ def scheduled_duties(uow, username: str, first: date, last: date, limit: int | N
     from cms_workflows.duties.sources import described
 
     sources = duty_sources()
-    held = directory().holdings(uow, username, uow.clock.today())
+    held = held_positions(uow, username)
     found = []
     for duty in load(sources=described(sources)):
         if not any(p == duty.position for p, _s in held) and not duty.position_from_subject:

@@ -15,7 +15,7 @@ import json
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import RedirectResponse
 
 from cms_workflows import access
 from cms_workflows.access import COMPANY_WIDE, Resource
@@ -38,12 +38,12 @@ DETAIL_FORMS = ("document_decision", "document_submit", "document_acknowledge", 
 # ------------------------------------------------------------------ who may open what (route loaders)
 
 def _username(request: Request) -> str:
-    return request.state.viewer.username  # set by current_viewer, which every Requires depends on
+    return request.state.viewer.username  # set by signed_in_viewer, which every Requires calls first
 
 
 def _held_sites(uow, username: str) -> list[str]:
     """The sites where the user holds a position, company-wide first."""
-    held = {site for _position, site in access.directory().holdings(uow, username, uow.clock.today())}
+    held = {site for _position, site in access.held_positions(uow, username)}
     return sorted(held, key=lambda s: (s != COMPANY_WIDE, s))
 
 
@@ -143,16 +143,6 @@ def create_document(viewer: Viewer, data: dict, content: dict | None = None) -> 
                      language=data.get("language") or "zh-CN", review_months=data.get("review_months"))
     with viewer.reading() as uow:
         return queries.document_number(uow, rev.document_id)
-
-
-def download(rev, data: bytes, number: str, title: str) -> Response:
-    """A revision's .docx, named by number, revision and title (RFC 6266: an ASCII name and a UTF-8 one)."""
-    name = f"{number}_{rev.label}_{title}.docx"
-    ascii_name = f"{number}_{rev.label}.docx"
-    return Response(data, media_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-                    headers={"Content-Disposition": f"attachment; filename=\"{ascii_name}\"; "
-                                                    f"filename*=UTF-8''{quote(name)}",
-                             "X-Content-SHA256": rev.file_sha256 or ""})
 
 
 def register_rows(uow, username: str, doc_type: str | None, site: str | None, state: str | None) -> list[tuple]:
@@ -449,14 +439,3 @@ def distribute(request: Request, number: str, viewer: Viewer = Depends(current_v
     return act_on(request, viewer, number, "document_distribute", posted, lambda data: viewer.act(
         distribution.distribute, number, [(p, data["site"]) for p in data["positions"]]),
         default="positions", choices=choices)
-
-
-@pages.get("/documents/{number}/revisions/{label}.docx",
-           dependencies=[requires("doc.*", "read", resource=document_reader)])
-def revision_docx(number: str, label: str, viewer: Viewer = Depends(current_viewer)):
-    from cms_workflows.documents import queries
-
-    with viewer.reading() as uow:
-        rev, data = queries.revision_file(uow, viewer.username, number, label)
-        title = queries.get_document(uow, number).title
-    return download(rev, data, number, title)

@@ -12,11 +12,11 @@ from fastapi.responses import JSONResponse
 from cms_workflows.core.errors import ValidationFailed, problem
 from cms_workflows.web.authorization import requires
 from cms_workflows.web.documents import (
-    READ_TYPE, confirmed, create_document, detail, document_reader, download, drafting, new_choices,
+    READ_TYPE, confirmed, create_document, detail, document_reader, drafting, new_choices,
     register_reader, register_rows,
 )
 from cms_workflows.web.forms import form
-from cms_workflows.web.paging import Paging, paged, paging
+from cms_workflows.web.paging import Paging, json_page, paging
 from cms_workflows.web.session import Viewer, check_api_csrf, current_viewer
 
 api = APIRouter(tags=["documents"])
@@ -61,7 +61,7 @@ def list_documents(viewer: Viewer = Depends(current_viewer), page: Paging = Depe
     """The register: the documents the user may read, with their effective and open revisions."""
     with viewer.reading() as uow:
         rows = register_rows(uow, viewer.username, type, site, state)
-    return paged(rows, page, lambda row: _document(*row))
+    return json_page(rows, page, lambda row: _document(*row))
 
 
 @api.get("/documents/{number}", dependencies=[requires("doc.*", "read", resource=document_reader)])
@@ -83,19 +83,6 @@ def list_revisions(number: str, viewer: Viewer = Depends(current_viewer)):
     with viewer.reading() as uow:
         view = queries.show(uow, viewer.username, number)
     return [_revision(number, r) for r in view.revisions]
-
-
-@api.get("/documents/{number}/revisions/{label}/file",
-         dependencies=[requires("doc.*", "read", resource=document_reader)])
-def revision_file(number: str, label: str, viewer: Viewer = Depends(current_viewer)):
-    """The revision's .docx: the controlled file once approved (its SHA-256 in X-Content-SHA256), an
-    uncontrolled preview before."""
-    from cms_workflows.documents import queries
-
-    with viewer.reading() as uow:
-        rev, data = queries.revision_file(uow, viewer.username, number, label)
-        title = queries.get_document(uow, number).title
-    return download(rev, data, number, title)
 
 
 # the route-level gate of a decision is reading the document; the step, the position and segregation of

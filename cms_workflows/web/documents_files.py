@@ -3,9 +3,15 @@ document (`cms doc import`), and the company's own templates: document control r
 (`cms doc template`), the general manager approves it (`cms doc approve-template`), a second person as
 X-2 requires.
 
+And Word files out of it (documents.renditions, issue 13 item 1): a revision's .docx is the stored
+controlled original for the effective revision (its hash the register's); any other revision, and a
+distributed copy (by its 分发号), is handed out as a stamped copy recorded with its event.
+
 Listed in app.MODULES before `documents`, so that /documents/import and /documents/templates are not
-taken for a document number. Route permissions: importing is drafting (as a new document); the templates
-page reads the register; registering and approving are the register's own actions.
+taken for a document number, and before `documents` and `documents_api` so that the downloads here are
+the ones served. Route permissions: importing is drafting (as a new document); the templates page reads
+the register; registering and approving are the register's own actions; a download reads the document
+(a distributed copy: its holders, or who distributes; decided by the command).
 """
 
 from __future__ import annotations
@@ -13,19 +19,20 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, Response
 
 from cms_workflows import access
 from cms_workflows.access import Resource
 from cms_workflows.core.errors import CmsError, ValidationFailed, problem
 from cms_workflows.core.i18n import t
 from cms_workflows.web.authorization import requires
-from cms_workflows.web.documents import drafting, form_errors, new_choices
+from cms_workflows.web.documents import document_reader, drafting, form_errors, new_choices
 from cms_workflows.web.forms import form
 from cms_workflows.web.rendering import page
 from cms_workflows.web.session import Viewer, checked_form, current_viewer
 
 pages = APIRouter(include_in_schema=False)
+api = APIRouter(tags=["documents"])
 
 REGISTER = Resource("document_register")
 
@@ -148,3 +155,56 @@ def approve_template(request: Request, template_id: int, viewer: Viewer = Depend
         return _templates_page(request, viewer, 422, {template_id: {}},
                                {template_id: form_errors(exc, definition, "confirmed")})
     return RedirectResponse("/documents/templates", status_code=303)
+
+
+# ------------------------------------------------------------------ downloads
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def handed_out(viewer: Viewer, number: str, label: str | None, copy_no: int | None = None) -> Response:
+    """The .docx a download gives (documents.renditions.hand_out), named by number, revision, title and, for a
+    marked copy, what it is (RFC 6266: an ASCII name and a UTF-8 one); its SHA-256, and the original's."""
+    from cms_workflows.documents import queries, renditions
+
+    handout = viewer.act(renditions.hand_out, number, label, copy_no=copy_no)
+    with viewer.reading() as uow:
+        title = queries.get_document(uow, number).title
+    rev, row = handout.revision, handout.rendition
+    marked = f"_{t(f'documents.rendition.kind.{handout.kind}')}" if row else ""
+    tag = f"_{handout.kind}{row.copy_no or ''}" if row else ""
+    headers = {"Content-Disposition": f"attachment; filename=\"{number}_{rev.label}{tag}.docx\"; "
+                                      f"filename*=UTF-8''{quote(f'{number}_{rev.label}_{title}{marked}.docx')}",
+               "X-Content-SHA256": handout.sha256,
+               "X-Original-SHA256": row.original_sha256 if row else handout.sha256,
+               "X-CMS-Copy": handout.kind}
+    return Response(handout.data, media_type=DOCX, headers=headers)
+
+
+@pages.get("/documents/{number}/revisions/{label}.docx",
+           dependencies=[requires("doc.*", "read", resource=document_reader)])
+def revision_handout(number: str, label: str, viewer: Viewer = Depends(current_viewer)):
+    return handed_out(viewer, number, label)
+
+
+@pages.get("/documents/{number}/copies/{copy_no}.docx",
+           dependencies=[requires("doc.*", "read", resource=document_reader)])
+def copy_handout(number: str, copy_no: int, viewer: Viewer = Depends(current_viewer)):
+    return handed_out(viewer, number, None, copy_no)
+
+
+@api.get("/documents/{number}/revisions/{label}/file",
+         dependencies=[requires("doc.*", "read", resource=document_reader)])
+def revision_file_handout(number: str, label: str, viewer: Viewer = Depends(current_viewer)):
+    """The revision's .docx: the effective revision's controlled file as stored (X-Content-SHA256 is the
+    register's); any other revision a stamped copy (作废 / 已替代, 草稿 / 未受控), recorded, its own SHA-256 in
+    X-Content-SHA256 and the original's in X-Original-SHA256; X-CMS-Copy says which."""
+    return handed_out(viewer, number, label)
+
+
+@api.get("/documents/{number}/copies/{copy_no}/file",
+         dependencies=[requires("doc.*", "read", resource=document_reader)])
+def copy_file_handout(number: str, copy_no: int, viewer: Viewer = Depends(current_viewer)):
+    """A distributed copy of the effective revision, stamped with its 分发号 and holder, recorded: for the
+    holders it reached and for document control."""
+    return handed_out(viewer, number, None, copy_no)

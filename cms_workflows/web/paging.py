@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+import orjson
 from fastapi import Query
 from fastapi.encoders import jsonable_encoder
+from fastapi.responses import Response
 
 MAX_PER_PAGE = 200
 
@@ -41,3 +43,19 @@ def paged(rows: Iterable[Any], page: Paging, shape=as_json) -> dict:
     start = (page.page - 1) * page.per_page
     return {"items": [shape(r) for r in rows[start:start + page.per_page]], "page": page.page,
             "per_page": page.per_page, "total": len(rows)}
+
+
+class ApiJson(Response):
+    """A JSON answer encoded by orjson, which writes dates, datetimes and enums itself; anything else goes
+    through FastAPI's encoder. A list route returns one: FastAPI's own encoding walked every value of every
+    row in Python, most of a register page's cost (bench/web.py)."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, default=jsonable_encoder, option=orjson.OPT_NON_STR_KEYS)
+
+
+def json_page(rows: Iterable[Any], page: Paging, shape=as_json) -> ApiJson:
+    """`paged` as the route's answer."""
+    return ApiJson(paged(rows, page, shape))

@@ -16,9 +16,10 @@ import hashlib
 import hmac
 import secrets
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 
 from cms_workflows.access import Actor
 from cms_workflows.core.errors import AuthenticationFailed, CmsError
@@ -47,6 +48,46 @@ def csrf_for(token: str) -> str:
     return hashlib.sha256(f"cms-csrf:{token}".encode()).hexdigest()
 
 
+class RequestReads:
+    """The read unit of work of one request: signing in, the permission decision and the route's own reads share
+    it (one session object, with the access module's per-unit caches), each step in a transaction of its own
+    that gives its connection back when the step ends (a request waiting for a worker thread holds none)."""
+
+    def __init__(self, db) -> None:
+        self.db = db
+        self._uow = None
+        self._depth = 0
+        self._stale = False
+
+    @contextmanager
+    def reading(self):
+        if self._uow is None:
+            self._uow = self.db.read_unit()
+        self._depth += 1
+        try:
+            yield self._uow
+        finally:
+            self._depth -= 1
+            if self._depth == 0:
+                self._uow.close()  # ends the transaction, returns the connection; loaded objects stay usable
+                if self._stale:
+                    self._uow, self._stale = None, False
+
+    def written(self) -> None:
+        """A command wrote: later reads start afresh (the caches may describe the state before it)."""
+        if self._depth == 0:
+            self._uow = None
+        else:
+            self._stale = True
+
+
+def request_reads(request: Request) -> RequestReads:
+    reads = getattr(request.state, "reads", None)
+    if reads is None:
+        reads = request.state.reads = RequestReads(database(request))
+    return reads
+
+
 @dataclass
 class Viewer:
     """The signed-in user of one request, and how to act or read as them."""
@@ -55,6 +96,7 @@ class Viewer:
     token: str
     via: str  # "session" (cookie) or "bearer" (API token)
     db: object
+    reads: RequestReads | None = field(default=None, repr=False)
 
     @property
     def username(self) -> str:
@@ -66,13 +108,22 @@ class Viewer:
 
     @contextmanager
     def reading(self):
-        with self.db.read() as uow:
-            yield uow
+        """A read unit of work: the request's (see RequestReads), or outside a request one of its own."""
+        if self.reads is None:
+            with self.db.read() as uow:
+                yield uow
+        else:
+            with self.reads.reading() as uow:
+                yield uow
 
     def act(self, command, *args, **kwargs):
         """Run one service command as this user, in its own unit of work (one transaction)."""
-        with self.db.unit_of_work() as uow:
-            return command(uow, self.actor, *args, **kwargs)
+        try:
+            with self.db.unit_of_work() as uow:
+                return command(uow, self.actor, *args, **kwargs)
+        finally:
+            if self.reads is not None:
+                self.reads.written()
 
 
 def database(request: Request):
@@ -86,8 +137,9 @@ def request_token(request: Request) -> tuple[str | None, str]:
     return request.cookies.get(SESSION_COOKIE), "session"
 
 
-def current_viewer(request: Request) -> Viewer:
-    """The dependency of every signed-in route."""
+def signed_in_viewer(request: Request) -> Viewer:
+    """The request's viewer, authenticated in the request's read unit of work on first use (blocking: call it
+    from a worker thread, as the permission dependency does)."""
     from cms_workflows.identity import queries as identity
 
     cached = getattr(request.state, "viewer", None)
@@ -96,19 +148,28 @@ def current_viewer(request: Request) -> Viewer:
     token, via = request_token(request)
     if not token:
         raise NotSignedIn()
-    db = database(request)
+    reads = request_reads(request)
     try:
-        with db.read() as uow:
+        with reads.reading() as uow:
             username = identity.authenticate(uow, token)
     except (CmsError, AuthenticationFailed):
         raise NotSignedIn() from None
-    viewer = request.state.viewer = Viewer(Actor(username), token, via, db)
+    viewer = request.state.viewer = Viewer(Actor(username), token, via, reads.db, reads)
     return viewer
+
+
+async def current_viewer(request: Request) -> Viewer:
+    """The dependency of every signed-in route. Async, so that a viewer the permission dependency already
+    signed in costs no hop to the thread pool; otherwise the sign-in runs in one."""
+    cached = getattr(request.state, "viewer", None)
+    if cached is not None:
+        return cached
+    return await run_in_threadpool(signed_in_viewer, request)
 
 
 async def checked_form(request: Request) -> dict:
     """The posted form of a signed-in page, after its CSRF token was checked (a dependency)."""
-    viewer = current_viewer(request)
+    viewer = await current_viewer(request)
     form = await request.form()
     if viewer.via == "session" and not hmac.compare_digest(str(form.get(CSRF_FIELD, "")), viewer.csrf):
         raise CsrfRefused()
@@ -144,7 +205,7 @@ def sign_out(viewer: Viewer) -> None:
     from cms_workflows.identity import queries as identity_queries
     from cms_workflows.identity import service as identity
 
-    with viewer.db.read() as uow:
+    with viewer.reading() as uow:
         token_id = identity_queries.token_row(uow, viewer.token).id
     viewer.act(identity.revoke_token, token_id)
 

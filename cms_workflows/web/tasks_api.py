@@ -10,7 +10,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 
 from cms_workflows.web.authorization import OWN
 from cms_workflows.web.forms import form
-from cms_workflows.web.paging import Paging, as_json, paged, paging, site_filter
+from cms_workflows.web.paging import Paging, as_json, json_page, paging, site_filter
 from cms_workflows.web.session import Viewer, check_api_csrf, current_viewer
 from cms_workflows.web.work import case_of, complete_task, move_case
 
@@ -23,7 +23,7 @@ TASK_FIELDS = ("id", "key", "clause", "site", "position", "assignee", "due", "st
 def task_json(task) -> dict:
     from cms_workflows.tasks.queries import title
 
-    out = as_json({name: getattr(task, name) for name in TASK_FIELDS})
+    out = {name: getattr(task, name) for name in TASK_FIELDS}
     out.update(title=title(task), title_key=task.title_key, title_params=json.loads(task.title_params or "{}"),
                case=case_of(task), url=f"/tasks/{task.id}")
     return out
@@ -39,7 +39,7 @@ def my_tasks(viewer: Viewer = Depends(current_viewer), page: Paging = Depends(pa
     with viewer.reading() as uow:
         found = queries.tasks_for_user(uow, viewer.username, active_only=status is None)
         rows = [x for x in found if (not site or x.site == site) and (not status or x.status == status)]
-        return paged(rows, page, task_json)
+        return json_page(rows, page, task_json)
 
 
 @api.get("/tasks/{task_id}", dependencies=[OWN])
@@ -80,4 +80,4 @@ def my_approvals(viewer: Viewer = Depends(current_viewer), page: Paging = Depend
     from cms_workflows.documents.approval import awaiting
 
     with viewer.reading() as uow:
-        return paged(awaiting(uow, viewer.username), page, _approval_json)
+        return json_page(awaiting(uow, viewer.username), page, _approval_json)

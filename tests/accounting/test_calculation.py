@@ -53,8 +53,10 @@ def test_electricity_statistical_vs_market_heat_exports_recovery_gases_carbonate
     assert one("fugitive", "sf6", 10, "kg") == pytest.approx(235.0)
     assert one("fugitive", "sf6", 10, "kg", lib=FactorLibrary(options=Options(gwp_set="AR6"))) == pytest.approx(252.0)
     assert one("waste_treatment", "ch4", 1, "t") == pytest.approx(28.0)
-    # limestone: 0.43971 tCO2/t (IPCC 2006 Vol.3 Table 2.1): 100 t -> 43.971
-    assert one("process", "limestone_caco3", 100, "t") == pytest.approx(43.971)
+    # limestone: the printed 0.440 tCO2/t by default (issue 15): 100 t -> 44.0; stoichiometric 0.43971 -> 43.971
+    assert one("process", "limestone_caco3", 100, "t") == pytest.approx(44.0)
+    assert one("process", "limestone_caco3", 100, "t", lib=FactorLibrary(options=Options(
+        carbonate_table="stoichiometric"))) == pytest.approx(43.971)
 
 
 def test_clinker_oxide_method_needs_measured_fractions():

@@ -31,7 +31,7 @@ def test_statistical_and_market_electricity_factors_are_separate_kinds_each_with
 def test_gwp_sets_and_annex_c_and_annex_d():
     gwp = factors.reference("gwp.yaml")
     assert gwp["gases"]["ch4"]["AR5"] == 28 and gwp["gases"]["n2o"]["AR6"] == 273
-    assert set(gwp["sets"]) == {"AR5", "AR6"}
+    assert set(gwp["sets"]) == {"SAR", "AR4", "AR5", "AR6"}
     cats = factors.categories()
     for code in ("stationary_combustion", "mobile_combustion", "process", "waste_treatment", "fugitive",
                  "purchased_electricity", "purchased_heat", "biomass", "product_embodied"):

@@ -72,7 +72,7 @@ def test_a_refused_actor_reaches_no_validation_and_writes_nothing(db):
     before = _events(db)
     with pytest.raises(Exception) as refused, db.unit_of_work() as uow:
         org.create_site(uow, "nobody", "not a code!", "")  # invalid input, but authorization comes first
-    assert refused.value.key == "access.denied"
+    assert refused.value.key == "access.unknown_user"  # an unknown actor is named as such (issue 15)
     assert _events(db) == before
 
 

@@ -91,7 +91,8 @@ def test_an_existing_word_file_becomes_a_revision_with_the_same_lifecycle(db, co
     release(db, number)
     with db.read() as session:
         effective, stored = doc_queries.revision_file(session, GM, number)
-    assert effective.status == "effective" and stored == data
+    # approved, the register's file is the controlled copy; the upload stays as its source (issue 13 item 2)
+    assert effective.status == "effective" and stored != data and effective.source_sha256 == sha256_bytes(data)
     with pytest.raises(ValidationFailed) as err:  # an imported document changes by importing its next file
         with db.unit_of_work() as session:
             docs.edit(session, AUTHOR, number, content={"scope": "x"}, change_reason="更新")
@@ -105,7 +106,7 @@ def test_an_existing_word_file_becomes_a_revision_with_the_same_lifecycle(db, co
                                     change_reason="增加校准要求")
     assert rev_d.label == "D"
     with db.read() as session:  # C stays effective until D is released
-        assert doc_queries.revision_file(session, GM, number)[1] == data
+        assert doc_queries.revision_file(session, GM, number)[1] == stored
 
 
 def test_external_documents_record_issuer_version_and_where_they_apply(db, company):

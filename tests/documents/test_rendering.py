@@ -52,15 +52,17 @@ def check_controlled_file(data: bytes, context: dict) -> None:
     document = open_docx(io.BytesIO(data))
     L, doc = context["L"], context["doc"]
     header = _header_text(document)
-    for value in (context["company"], doc["title"], doc["number"], doc["revision"], doc["status"], doc["effective_date"]):
+    for value in (context["company"], doc["title"], doc["number"], doc["revision"], doc["status"], doc["issue_date"],
+                  doc["implementation_date"], doc["owner_department_name"], doc["next_review_date"]):
         assert value and value in header, value
     assert _footer_fields(document) == ["PAGE", "NUMPAGES"]
     footer_text = "".join(t.text or "" for t in document.sections[0].footer._element.iter(qn("w:t")))
     assert L["page_before"].strip() in footer_text and L["page_between"].strip() in footer_text
     history = _cells_text(_table_starting(document, L["revision"]))
-    assert history[1:] == [[h["revision"], h["date"], h["change"], h["author"], h["approver"]] for h in context["history"]]
+    assert history[1:] == [[h["revision"], h["change_no"], h["pages"], h["change"], h["date"], h["author"], h["approver"]]
+                           for h in context["history"]]
     approvals = _cells_text(_table_starting(document, L["role"]))
-    assert approvals[1:] == [[a["role"], a["name"], a["position"], a["date"], a["decision"]] for a in context["approvals"]]
+    assert approvals[1:] == [[a["role"], a["name"], a["position"], a["signature"], a["date"]] for a in context["approvals"]]
     body = "\n".join(p.text for p in document.paragraphs)
     assert "{{" not in body and "{%" not in body
 
@@ -146,11 +148,16 @@ def test_every_template_renders_completely_in_both_locales(name, locale):
     context = {**tpl.example, "L": labels, "company": "湖南示范制造有限公司",
                "doc": {"number": "HN01-PR-001", "title": "文件控制程序", "type_name": "程序文件", "site": "HN01",
                        "site_name": "长沙水泥厂", "owner_department": "carbon_management", "revision": "A",
-                       "status": labels["status_controlled"], "effective_date": "2026-03-01", "approved_date": "2026-02-20"},
-               "history": [{"revision": "A", "date": "2026-03-01", "change": labels["first_issue"], "author": "周志强", "approver": "王建国"}],
-               "approvals": [{"role": labels["prepared"], "name": "周志强", "position": "碳战略管理", "date": "2026-02-10", "decision": ""},
+                       "status": labels["status_controlled"], "effective_date": "2026-03-01", "approved_date": "2026-02-20",
+                       "issue_date": "2026-02-20", "implementation_date": "2026-03-01", "next_review_date": "2027-03-01",
+                       "drafting_department_name": "战略发展部", "owner_department_name": "碳管理办公室",
+                       "cover_page": False},
+               "history": [{"revision": "A", "date": "2026-03-01", "change": labels["first_issue"], "change_no": "—",
+                            "pages": "—", "author": "周志强", "approver": "王建国"}],
+               "approvals": [{"role": labels["prepared"], "name": "周志强", "position": "碳战略管理", "date": "2026-02-10", "decision": "",
+                              "signature": labels["signed_in_system"]},
                              {"role": labels["step_approve"], "name": "王建国", "position": "总经理", "date": "2026-02-20",
-                              "decision": labels["decision_approve"]}]}
+                              "decision": labels["decision_approve"], "signature": labels["signed_in_system"]}]}
     assert rendering.template_variables(tpl.path().read_bytes()) <= set(context)
     meta = rendering.FileMeta("文件控制程序", "HN01-PR-001", "A", 1, "a", "b", "procedure", locale,
                               *(2 * [__import__("datetime").datetime(2026, 2, 20, 8, 0)]))

@@ -199,9 +199,12 @@ def test_bad_input_is_refused_by_field_and_nothing_changes(register, company):
     """R-9.1.3: a plan without a valid period or evaluators, a verdict that is not one, evidence left
     empty: each problem named by its field, nothing written."""
     db = register
-    with pytest.raises(ValidationFailed) as refused:
+    with pytest.raises(AccessDenied) as unknown:  # an unknown site is named as such before anything else
         do(db, compliance.open_evaluation, OFFICER, "HN77", "rumour", " ")
-    assert {p["field"] for p in refused.value.problems} == {"site", "trigger", "reason"}
+    assert unknown.value.key == "access.unknown_site"
+    with pytest.raises(ValidationFailed) as refused:
+        do(db, compliance.open_evaluation, OFFICER, "HN01", "rumour", " ")
+    assert {p["field"] for p in refused.value.problems} == {"trigger", "reason"}
     number = _open(db)
     before = _events(db)
     with pytest.raises(ValidationFailed) as refused:
