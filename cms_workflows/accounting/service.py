@@ -264,7 +264,7 @@ def _import_sites(uow, data: bytes, filename: str, replace: bool = False, outlie
                             plausibility=True, accept_outliers=listed, accept_reason=why)
     parsed = importing.parse(data, filename, ctx)
     named = sorted(set(parsed.frame["site"].astype(str).unique()) & set(sites)) if len(parsed.frame) else []
-    return _multi("activity_data", named, parsed=parsed)
+    return _multi("activity_data", named, parsed=parsed, accepted=(listed, why))
 
 
 @command("accounting.import_batch.create", action="submit", resource=_import_sites, authorize=_at_each_site,
@@ -305,7 +305,7 @@ def create_import_batch(cmd: Command, data: bytes, filename: str, replace: bool 
                    "recalculation_needed": recalculation}
     accepted = [w for w in parsed.warnings if w["key"] == "accounting.problem.outlier_accepted"]
     if accepted:  # who confirmed which implausible rows, and why (issue 15); the event's actor is who
-        listed, why = plausibility.outlier_rows(accept_outliers, reason)
+        listed, why = cmd.subject.loaded["accepted"]  # as checked when the file was read
         cmd.payload["accepted_outliers"] = {"rows": sorted(listed), "by": str(cmd.actor), "reason": why,
                                             "findings": accepted[:100]}
     return ImportResult(batch.id, len(frame), False, sha, parsed.warnings, recalculation)
