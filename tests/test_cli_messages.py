@@ -80,6 +80,20 @@ def test_a_list_the_user_may_not_read_says_so_and_fails(db, company, cli_env):
     assert r.returncode == 0 and "没有符合条件的文件" in r.stdout, r.stderr
 
 
+def test_case_and_register_lists_the_user_may_not_read_are_refused(db, company, cli_env):
+    nobody = _user_without_positions(db)
+    _refused(cms(cli_env, "cases", "list", user=nobody), f"用户 {nobody} 无权查看任何PDCA 案例")
+    _refused(cms(cli_env, "cases", "list", "--kind", "internal_audit", user=nobody, locale="en"),
+             f"User {nobody} may not read any cases")
+    # a register is read at a site: its refusal names the positions that may read it
+    _refused(cms(cli_env, "registers", "risks", "list", user=nobody), "风险合规师 (compliance_officer)")
+    # a reader of an empty list is told there is nothing, and that is no error
+    r = cms(cli_env, "cases", "list", user=GM)
+    assert r.returncode == 0, r.stderr
+    r = cms(cli_env, "registers", "risks", "list", user=GM)
+    assert r.returncode == 0, r.stderr
+
+
 def test_init_on_an_existing_database_says_what_it_did_with_admin(db, cli_env):
     r = cms(cli_env, "init", "--admin", "boss")
     assert r.returncode == 0, r.stderr

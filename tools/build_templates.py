@@ -22,6 +22,7 @@ Run: .venv/bin/python tools/build_templates.py
 from __future__ import annotations
 
 import io
+import sys
 import zipfile
 from datetime import datetime
 from pathlib import Path
@@ -30,15 +31,17 @@ from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Cm, Pt, RGBColor
+from docx.shared import Pt, RGBColor
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the layout parts are the package's, shared with the controlled copies of imports
+
+from cms_workflows.documents import word_parts  # noqa: E402
+from cms_workflows.documents.word_parts import BODY_FONTS, HEADING_FONTS, TEXT_WIDTH_CM  # noqa: E402
 
 OUT_DIR = Path(__file__).resolve().parents[1] / "document_templates"
 FIXED_TIME = datetime(2026, 1, 1)
 ZIP_TIME = (2026, 1, 1, 0, 0, 0)
-TEXT_WIDTH_CM = 16.0  # A4 width 21 cm less two 2.5 cm margins
-BODY_FONTS = ("Times New Roman", "宋体")  # (Latin, East Asian)
-HEADING_FONTS = ("Arial", "黑体")
-SMALL = Pt(9)  # header and footer text
 
 
 # ---------------------------------------------------------------- runs, paragraphs, tables
@@ -83,38 +86,6 @@ def paragraph_loop(doc, item: str, items: str, style: str) -> None:
     run(doc.add_paragraph(), "{%p endfor %}")
 
 
-def _set_widths(table, widths_cm) -> None:
-    table.autofit = False
-    grid = table._tbl.tblGrid.findall(qn("w:gridCol"))
-    for col, grid_col, width in zip(table.columns, grid, widths_cm, strict=True):
-        grid_col.set(qn("w:w"), str(Cm(width).twips))
-        for cell in col.cells:
-            cell.width = Cm(width)
-
-
-def _mark_header_row(row) -> None:
-    # repeat the header row on each page when a table breaks across pages
-    tr_pr = row._tr.get_or_add_trPr()
-    tr_pr.append(OxmlElement("w:tblHeader"))
-
-
-def _keep_rows_whole(table) -> None:
-    """No row is split across two pages (w:cantSplit); a row breaks to the next page as a whole."""
-    for row in table.rows:
-        tr_pr = row._tr.get_or_add_trPr()
-        if tr_pr.find(qn("w:cantSplit")) is None:
-            tr_pr.insert(0, OxmlElement("w:cantSplit"))  # CT_TrPr: cantSplit comes before tblHeader
-
-
-def _keep_table_together(table) -> None:
-    """The whole table on one page: every paragraph of every row keeps with the next (Word's way of keeping a
-    table together; the rows rendered from a `{%tr for %}` row copy it)."""
-    for row in table.rows:
-        for cell in row.cells:
-            for paragraph in cell.paragraphs:
-                paragraph.paragraph_format.keep_with_next = True
-
-
 def loop_table(doc, items: str, item: str, columns: list[tuple[str, str, float]]):
     """A table with a bold header row of labels and one row per list element.
 
@@ -122,14 +93,14 @@ def loop_table(doc, items: str, item: str, columns: list[tuple[str, str, float]]
     """
     table = doc.add_table(rows=4, cols=len(columns), style="Table Grid")
     header, loop_start, body, loop_end = table.rows
-    _mark_header_row(header)
+    word_parts.mark_header_row(header)
     for i, (label, field, _width) in enumerate(columns):
         run(header.cells[i].paragraphs[0], f"{{{{ L.{label} }}}}", bold=True)
         run(body.cells[i].paragraphs[0], f"{{{{ {item}.{field} }}}}")
     run(loop_start.cells[0].paragraphs[0], f"{{%tr for {item} in {items} %}}")
     run(loop_end.cells[0].paragraphs[0], "{%tr endfor %}")
-    _set_widths(table, [w for _l, _f, w in columns])
-    _keep_rows_whole(table)
+    word_parts.set_widths(table, [w for _l, _f, w in columns])
+    word_parts.keep_rows_whole(table)
     return table
 
 
@@ -139,32 +110,8 @@ def fields_table(doc, fields: list[tuple[str, str]]) -> None:
     for row, (label, var) in zip(table.rows, fields, strict=True):
         run(row.cells[0].paragraphs[0], f"{{{{ L.{label} }}}}", bold=True)
         run(row.cells[1].paragraphs[0], f"{{{{ {var} }}}}")
-    _set_widths(table, [3.5, TEXT_WIDTH_CM - 3.5])
-    _keep_rows_whole(table)
-
-
-def _complex_field(paragraph, instruction: str) -> None:
-    """A Word field (PAGE, NUMPAGES) as begin / instrText / separate / cached result "1" / end."""
-
-    def field_run(element=None, text: str = "") -> None:
-        r = paragraph.add_run(text)
-        r.font.size = SMALL
-        if element is not None:
-            r._r.append(element)
-
-    def fld_char(kind: str):
-        el = OxmlElement("w:fldChar")
-        el.set(qn("w:fldCharType"), kind)
-        return el
-
-    instr = OxmlElement("w:instrText")
-    instr.set(qn("xml:space"), "preserve")
-    instr.text = f" {instruction} "
-    field_run(fld_char("begin"))
-    field_run(instr)
-    field_run(fld_char("separate"))
-    field_run(text="1")
-    field_run(fld_char("end"))
+    word_parts.set_widths(table, [3.5, TEXT_WIDTH_CM - 3.5])
+    word_parts.keep_rows_whole(table)
 
 
 # ---------------------------------------------------------------- page, styles, header, footer
@@ -213,111 +160,44 @@ def _setup_styles(doc) -> None:
         title.element.pPr.remove(border)
 
 
-def _setup_page(section) -> None:
-    section.page_width, section.page_height = Cm(21.0), Cm(29.7)
-    section.left_margin = section.right_margin = Cm(2.5)
-    section.top_margin, section.bottom_margin = Cm(2.5), Cm(2.0)
-    section.header_distance, section.footer_distance = Cm(1.2), Cm(1.0)
-    section.different_first_page_header_footer = False
-
-
-# the identification block of every page (X-4): (label, value) pairs, two per header row. Two pairs, not three:
-# with three, the number's column (2.8 cm) wrapped "HN01-RP-2026-/001" (issue 13). At 9 pt a label column of
-# 2.6 cm holds "Effective date" / "Document No." in bold, a value column of 5.4 cm holds a 16-character number
-# (about 2.9 cm) with room to spare, the company's name (湖南示范制造有限公司, 3.2 cm) and a title of 17
-# Chinese characters per line. The control block of a 受控文件 (issue 13 item 3): 发布日期 and 实施日期 apart,
-# 编制部门 and 归口部门, the next periodic review date; page X of Y is the footer's.
-HEADER_FIELDS = (
-    (("company", "company"), ("title", "doc.title")),
-    (("number", "doc.number"), ("revision", "doc.revision")),
-    (("issue_date", "doc.issue_date"), ("implementation_date", "doc.implementation_date")),
-    (("drafting_department", "doc.drafting_department_name"), ("owner_department", "doc.owner_department_name")),
-    (("status", "doc.status"), ("next_review", "doc.next_review_date")),
-)
-HEADER_WIDTHS = [2.6, 5.4, 2.6, 5.4]
-
-
 def _setup_header(section) -> None:
-    header = section.header
-    table = header.add_table(rows=len(HEADER_FIELDS), cols=4, width=Cm(TEXT_WIDTH_CM))
-    table.style = "Table Grid"
-    for row, pairs in zip(table.rows, HEADER_FIELDS, strict=True):
-        for i, (label, var) in enumerate(pairs):
-            run(row.cells[2 * i].paragraphs[0], f"{{{{ L.{label} }}}}", bold=True, size=SMALL)
-            run(row.cells[2 * i + 1].paragraphs[0], f"{{{{ {var} }}}}", size=SMALL)
-    _set_widths(table, HEADER_WIDTHS)
-    _keep_rows_whole(table)
-    # Word wants a header to end with a paragraph: keep python-docx's empty one after the table
-    header.paragraphs[0]._p.addprevious(table._tbl)
+    """The control block (word_parts.CONTROL_BLOCK), each label and value a jinja tag."""
+    rows = [tuple((f"{{{{ L.{label} }}}}", f"{{{{ {var} }}}}") for label, var in pairs)
+            for pairs in word_parts.CONTROL_BLOCK]
+    word_parts.control_header(section.header, rows, run)
 
 
 def _setup_footer(section) -> None:
-    p = section.footer.paragraphs[0]
-    p.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    run(p, "{{ L.page_before }}", size=SMALL)
-    _complex_field(p, "PAGE")
-    run(p, "{{ L.page_between }}", size=SMALL)
-    _complex_field(p, "NUMPAGES")
-    run(p, "{{ L.page_after }}", size=SMALL)
+    word_parts.page_footer(section.footer.paragraphs[0], run, "{{ L.page_before }}", "{{ L.page_between }}",
+                           "{{ L.page_after }}")
 
 
-def _page_break(doc) -> None:
-    paragraph = doc.add_paragraph()
-    br = OxmlElement("w:br")
-    br.set(qn("w:type"), "page")
-    paragraph.add_run()._r.append(br)
+COVER_TAGS = {"type_name": "{{ doc.type_name }}", "number": "{{ doc.number }}", "revision_label": "{{ L.revision }}",
+              "colon": "{{ L.colon }}", "revision": "{{ doc.revision }}", "issue_date": "{{ doc.issue_date }}",
+              "cover_issued": "{{ L.cover_issued }}", "implementation_date": "{{ doc.implementation_date }}",
+              "cover_implemented": "{{ L.cover_implemented }}", "company": "{{ company }}"}
 
 
 def _cover_and_approvals(doc) -> None:
     """What follows the title on the first page (issue 13 item 3): for a type that asks for a cover sheet
-    (`cover_page` in document_types.yaml; `doc.cover_page`), the document type, number and revision, the
-    "… 发布 / … 实施" line and the company, then the approval block, then a page break; for the others the
-    approval block alone, heading the first page, so 编制 / 审核 / 批准 are read before the text.
-
-    The approval block is kept on one page with its heading. Its step column holds "Countersigned" (it broke as
-    "Countersign/ed" in 2.2 and in 2.4 cm columns; 2.8 cm holds it), the position column 公司法人/总经理 on one line, the signature column
-    the system's record of the decision (or a blank for a hand signature on a draft), the date column a date."""
+    (`cover_page` in document_types.yaml; `doc.cover_page`), the cover lines (word_parts.cover_lines), then the
+    approval block, then a page break; for the others the approval block alone, heading the first page, so
+    编制 / 审核 / 批准 are read before the text. The approval block is kept on one page with its heading."""
     run(doc.add_paragraph(), "{%p if doc.cover_page %}")
-    for tag, size, bold in (("{{ doc.type_name }}", Pt(16), True), ("{{ doc.number }}", Pt(12), False)):
-        p = doc.add_paragraph()
-        p.alignment = WD_ALIGN_PARAGRAPH.CENTER
-        run(p, tag, bold=bold, size=size)
-    p = doc.add_paragraph()
-    p.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    run(p, "{{ L.revision }}", size=Pt(12))
-    run(p, "{{ L.colon }}", size=Pt(12))
-    run(p, "{{ doc.revision }}", size=Pt(12))
-    p = doc.add_paragraph()
-    p.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    p.paragraph_format.space_before = Pt(36)
-    for tag in ("{{ doc.issue_date }}", " ", "{{ L.cover_issued }}", "        ", "{{ doc.implementation_date }}", " ",
-                "{{ L.cover_implemented }}"):
-        run(p, tag, size=Pt(12))
-    p = doc.add_paragraph()
-    p.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    p.paragraph_format.space_before = Pt(24)
-    p.paragraph_format.space_after = Pt(36)
-    run(p, "{{ company }}", bold=True, size=Pt(14))
+    word_parts.cover_lines(doc, run, COVER_TAGS)
     run(doc.add_paragraph(), "{%p endif %}")
     heading(doc, "approval_block")
-    approvals = loop_table(doc, "approvals", "a", [
-        ("role", "role", 2.8), ("name", "name", 2.2), ("position", "position", 4.4),
-        ("signature", "signature", 4.0), ("date", "date", 2.6),
-    ])
-    _keep_table_together(approvals)
+    approvals = loop_table(doc, "approvals", "a", list(word_parts.APPROVAL_COLUMNS))
+    word_parts.keep_table_together(approvals)
     run(doc.add_paragraph(), "{%p if doc.cover_page %}")
-    _page_break(doc)
+    word_parts.page_break(doc.add_paragraph())
     run(doc.add_paragraph(), "{%p endif %}")
 
 
 def _revision_history(doc) -> None:
-    """The revision history, always the last table of the body, with 更改单号 / 更改页码 (issue 13 item 3). Each
-    column is as wide as its English head word in bold ("Revision", "Approver"), so no word breaks."""
+    """The revision history, always the last table of the body, with 更改单号 / 更改页码 (issue 13 item 3)."""
     heading(doc, "revision_history")
-    loop_table(doc, "history", "h", [
-        ("revision", "revision", 1.9), ("change_no", "change_no", 1.9), ("changed_pages", "pages", 1.5),
-        ("change", "change", 4.3), ("date", "date", 2.4), ("author", "author", 2.0), ("approver", "approver", 2.0),
-    ])
+    loop_table(doc, "history", "h", list(word_parts.HISTORY_COLUMNS))
 
 
 # ---------------------------------------------------------------- the templates' content
@@ -369,7 +249,8 @@ def numbered_heading(doc, tag: str, level: int = 0) -> None:
 
 def controlled_document(doc) -> None:
     """A procedure's sections numbered as a Chinese procedure is: 1 目的, 2 范围, then the sections of the
-    content in order (the example's first is 职责), each a numbered Heading 1."""
+    content in order (the example's 3 职责, 4 程序 …), each a numbered Heading 1, and last 相关文件 (related
+    documents) and 记录 (records), one paragraph per entry, a dash when the list is empty."""
     _add_section_numbering(doc)
     numbered_heading(doc, "{{ L.purpose }}")
     text(doc, "purpose")
@@ -379,6 +260,13 @@ def controlled_document(doc) -> None:
     numbered_heading(doc, "{{ s.heading }}")
     run(doc.add_paragraph(), "{{ s.text }}")
     run(doc.add_paragraph(), "{%p endfor %}")
+    for label, items in (("related_documents", "related_documents"), ("records_section", "records")):
+        numbered_heading(doc, f"{{{{ L.{label} }}}}")
+        run(doc.add_paragraph(), f"{{%p for d in {items} %}}")
+        run(doc.add_paragraph(), "{{ d }}")
+        run(doc.add_paragraph(), "{%p else %}")
+        run(doc.add_paragraph(), "{{ L.no_entry }}")
+        run(doc.add_paragraph(), "{%p endfor %}")
 
 
 def carbon_policy(doc) -> None:
@@ -525,7 +413,7 @@ def build(content) -> bytes:
     doc = Document()
     _setup_styles(doc)
     section = doc.sections[0]
-    _setup_page(section)
+    word_parts.page_setup(section)
     _setup_header(section)
     _setup_footer(section)
     run(doc.add_paragraph(style="Title"), "{{ doc.title }}")

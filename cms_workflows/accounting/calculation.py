@@ -20,8 +20,9 @@ from cms_workflows.accounting import units
 from cms_workflows.accounting.factors import FactorLibrary, MissingFactor, categories
 from cms_workflows.core.errors import ValidationFailed, problem
 
-KEY_COLUMNS = ["site", "production_unit", "facility", "category", "period"]
-INPUT_COLUMNS = KEY_COLUMNS + ["material", "quantity", "unit"]
+# results carry the material (source) so that emissions can be ranked by fuel/material (issue 15, R-6.2.3 b)
+KEY_COLUMNS = ["site", "production_unit", "facility", "category", "material", "period"]
+INPUT_COLUMNS = KEY_COLUMNS + ["quantity", "unit"]
 PURITY_COLUMN = "purity"  # optional: the row's own value, else the plan line's default (filled by the caller)
 LEVELS = {"enterprise": [], "site": ["site"], "production_unit": ["site", "production_unit"],
           "facility": ["site", "production_unit", "facility"], "category": ["category"]}
@@ -29,7 +30,7 @@ LEVELS = {"enterprise": [], "site": ["site"], "production_unit": ["site", "produ
 
 @dataclass
 class Calculation:
-    results: pd.DataFrame  # one row per site/production unit/facility/category/period
+    results: pd.DataFrame  # one row per site/production unit/facility/category/material/period
     factors_used: dict = field(default_factory=dict)  # "material|site|year|unit" -> ef and its sources
 
     @property
@@ -137,7 +138,7 @@ def calculate(activity: pd.DataFrame, library: FactorLibrary) -> Calculation:
         emissions *= np.where(given, purity, 1.0)
     del fkey
 
-    # aggregate: one integer key over the five output columns, counted densely
+    # aggregate: one integer key over the six output columns, counted densely
     sorted_cols = [_sorted_codes(cols[c]) for c in KEY_COLUMNS]
     asizes = [len(cats_) for _codes, cats_ in sorted_cols]
     space = int(np.prod([max(n, 1) for n in asizes], dtype=np.float64))
@@ -264,7 +265,9 @@ def intensity(results: pd.DataFrame, output: pd.DataFrame) -> pd.DataFrame:
     """Annex F intensities per site and year: tCO2e per product tonne and per 10,000 CNY output value.
     `output` has site, period, product_t, value_10k_cny."""
     em = results.assign(year=results["period"].str[:4]).groupby(["site", "year"])["tco2e"].sum()
-    out = output.assign(year=output["period"].str[:4]).groupby(["site", "year"])[["product_t", "value_10k_cny"]].sum()
+    # an output value not given stays empty (min_count): no value intensity rather than a division by zero
+    out = output.assign(year=output["period"].str[:4]).groupby(["site", "year"])[["product_t", "value_10k_cny"]] \
+        .sum(min_count=1)
     joined = out.join(em, how="left").fillna({"tco2e": 0.0})
     joined["tco2e_per_t"] = joined["tco2e"] / joined["product_t"].where(joined["product_t"] > 0)
     joined["tco2e_per_10k_cny"] = joined["tco2e"] / joined["value_10k_cny"].where(joined["value_10k_cny"] > 0)

@@ -14,7 +14,7 @@ from datetime import date, datetime
 import numpy as np
 import pandas as pd
 
-from cms_workflows.accounting import filechecks, plausibility, units
+from cms_workflows.accounting import filechecks, plausibility, production, units
 from cms_workflows.accounting.factors import PURITY_METHODS
 from cms_workflows.core import exports
 from cms_workflows.core.errors import ValidationFailed, problem
@@ -34,6 +34,8 @@ DATA_SOURCES = {"meter": "meter", "invoice": "invoice", "estimate": "estimate", 
                 "发票": "invoice", "结算单": "invoice", "估算": "estimate"}
 MAX_QUANTITY = 1e12  # larger than any plausible monthly quantity in any unit: a typo or an overflow
 MAX_PROBLEMS = 1000
+ACTIVITY_SHEET = "activity_data"  # the template's data sheet, found by this name (else the first data sheet)
+INSTRUCTION_SHEETS = ("填写说明", "Instructions")  # the template's instructions: never read as data
 _PERIOD = re.compile(r"^(\d{4})[-/.](\d{1,2})$")
 
 
@@ -64,6 +66,9 @@ class Parsed:
     frame: pd.DataFrame
     problems: list[dict] = field(default_factory=list)
     warnings: list[dict] = field(default_factory=list)
+    # the production sheet's clean rows (site, period, product_t, value_10k_cny, _row); None: none filled
+    production: pd.DataFrame | None = None
+    skipped: int = 0  # template rows left empty (not reported in this file)
 
 
 def template_rows(plan: list[dict], periods: list[str], purity_materials: set[str] = frozenset()) -> list[dict]:
@@ -102,8 +107,9 @@ def _header_map(header: list) -> dict[int, str]:
     out = {}
     for i, h in enumerate(header):
         text = str(h if h is not None else "").strip().lstrip("\ufeff")
+        code = text.rsplit("/", 1)[-1].strip() if "/" in text else None  # `label/code`, in any language
         for f in (*FIELDS, PURITY):
-            if text in (f, HEADERS_ZH[f], f"{HEADERS_ZH[f]}/{f}"):
+            if text in (f, HEADERS_ZH[f]) or code == f:
                 if f in out.values():  # e.g. both 站点 and site: which one holds the data is anyone's guess
                     raise ValidationFailed("accounting.bad_file", **_file("duplicate_column", column=f))
                 out[i] = f
@@ -134,7 +140,7 @@ def _read_csv(data: bytes) -> pd.DataFrame:
     return frame
 
 
-def _read_xlsx(data: bytes) -> tuple[pd.DataFrame, list[dict]]:
+def _read_xlsx(data: bytes) -> "_Workbook":
     extent = filechecks.check_xlsx(data)  # every part within the limits (and no DTD) before openpyxl opens it
     if extent is None:
         raise ValidationFailed("accounting.bad_file", **_file("not_xlsx", detail="BadZipFile"))
@@ -146,23 +152,71 @@ def _read_xlsx(data: bytes) -> tuple[pd.DataFrame, list[dict]]:
         raise ValidationFailed("accounting.bad_file", **_file("not_xlsx", detail=type(e).__name__)) from None
 
 
-def _sheet_rows(data: bytes, extent, data_only: bool):
-    """The first sheet's rows, read-only (streamed). Its dimension is dropped: the scan found the real extent,
-    so rows are as wide as the widest cell present, and no rows are made up past the last one present."""
-    from openpyxl import load_workbook
+@dataclass
+class _Workbook:
+    """What a workbook holds: the activity rows (None: no activity sheet), problems found while reading,
+    the production sheet's records (None: no such sheet), and the template rows left empty."""
 
-    ws = load_workbook(io.BytesIO(data), read_only=True, data_only=data_only).worksheets[0]
+    activity: pd.DataFrame | None
+    problems: list[dict]
+    production: list[dict] | None
+    skipped: int = 0
+
+
+def _sheets(names: list[str]) -> tuple[str | None, str | None, bool]:
+    """The activity sheet (`activity_data`, else the first sheet that is neither instructions nor production),
+    the production sheet, and whether the workbook is our template (it has the instructions sheet)."""
+    template = any(n in INSTRUCTION_SHEETS for n in names)
+    output = next((n for n in names if n in production.SHEET_NAMES), None)
+    data = [n for n in names if n not in INSTRUCTION_SHEETS and n != output]
+    activity = ACTIVITY_SHEET if ACTIVITY_SHEET in names else (data[0] if data else None)
+    return activity, output, template
+
+
+def _sheet_rows(book, name: str, extent):
+    """A sheet's rows, read-only (streamed). Its dimension is dropped: the scan found the real extent,
+    so rows are as wide as the widest cell present, and no rows are made up past the last one present."""
+    ws = book[name]
     ws.reset_dimensions()
     return ws.iter_rows(values_only=True, max_col=extent.max_column or None)
 
 
-def _xlsx_records(data: bytes, extent) -> tuple[pd.DataFrame, list[dict]]:
-    f_rows, v_rows = _sheet_rows(data, extent, False), _sheet_rows(data, extent, True)
-    header, _ = next(v_rows, None), next(f_rows, None)
-    if header is None:
-        raise ValidationFailed("accounting.bad_file", **_file("empty_sheet"))
-    hmap = _header_map(list(header))
-    problems = []
+def _xlsx_records(data: bytes, extent) -> _Workbook:
+    from openpyxl import load_workbook
+
+    books = [load_workbook(io.BytesIO(data), read_only=True, data_only=d) for d in (False, True)]
+    activity, output, template = _sheets(books[1].sheetnames)
+    problems: list[dict] = []
+    out = _Workbook(None, problems, None)
+    if activity is not None:
+        f_rows, v_rows = (_sheet_rows(b, activity, extent) for b in books)
+        header, _ = next(v_rows, None), next(f_rows, None)
+        if header is None and output is None:
+            raise ValidationFailed("accounting.bad_file", **_file("empty_sheet"))
+        if header is not None:
+            hmap = _header_map(list(header))
+            records = _records(f_rows, v_rows, hmap, problems, str, {"quantity"})
+            if template:  # rows our template offered and the user left empty: not reported in this file
+                filled = [r for r in records if not _unfilled(r)]
+                out.skipped, records = len(records) - len(filled), filled
+            columns = list(hmap.values()) + ["_row"]
+            out.activity = pd.DataFrame.from_records(records, columns=columns) if records else \
+                pd.DataFrame(columns=columns)
+    if output is not None:
+        f_rows, v_rows = (_sheet_rows(b, output, extent) for b in books)
+        header, _ = next(v_rows, None), next(f_rows, None)
+        hmap = {i: f for i, h in enumerate(header or ()) if (f := production.header_field(h))}
+        out.production = _records(f_rows, v_rows, hmap, problems, production.field, set(production.VALUES))
+    return out
+
+
+def _unfilled(rec: dict) -> bool:
+    return all(rec.get(f) is None or str(rec.get(f)).strip() == "" for f in ("quantity", "evidence_ref", PURITY))
+
+
+def _records(f_rows, v_rows, hmap: dict[int, str], problems: list[dict], where, numbers: set[str]) -> list[dict]:
+    """A sheet's non-blank rows as `{field: value, "_row": n}`: dates as YYYY-MM, whole floats of text fields
+    as integers' text, numbers of `numbers` as read; an uncomputed formula is a problem of its cell."""
     records = []
     max_rows = limits().max_rows
     for n, (fr, vr) in enumerate(zip(f_rows, v_rows), start=2):
@@ -176,33 +230,55 @@ def _xlsx_records(data: bytes, extent) -> tuple[pd.DataFrame, list[dict]]:
             raw = fr[i] if i < len(fr) else None
             if isinstance(raw, str) and raw.startswith("=") and v is None:
                 # a formula Excel never computed (file written by a program): we do not evaluate formulas
-                problems.append(problem(f, "accounting.problem.formula_uncomputed", row=n, formula=raw[:60]))
+                problems.append(problem(where(f), "accounting.problem.formula_uncomputed", row=n, formula=raw[:60]))
             if isinstance(v, (datetime, date)):
                 v = v.strftime("%Y-%m")
-            elif isinstance(v, float) and f != "quantity" and v.is_integer():
+            elif isinstance(v, float) and f not in numbers and v.is_integer():
                 v = str(int(v))
-            rec[f] = "" if v is None else str(v) if f != "quantity" else v
+            rec[f] = v if f in numbers else "" if v is None else str(v)
         rec["_row"] = n
         records.append(rec)
-    frame = pd.DataFrame.from_records(records, columns=list(hmap.values()) + ["_row"]) if records else \
-        pd.DataFrame(columns=list(hmap.values()) + ["_row"])
-    return frame.rename(columns={}), problems
+    return records
+
+
+def empty_frame() -> pd.DataFrame:
+    """The clean frame of a file without activity rows (only production and output value)."""
+    return pd.DataFrame({**{f: pd.Categorical([]) for f in FIELDS if f != "quantity"},
+                         "quantity": np.zeros(0), PURITY: np.zeros(0), "_row": np.zeros(0, dtype=np.int64)})
 
 
 def parse(data: bytes, filename: str, ctx: Context) -> Parsed:
-    """Read and validate a file. Raises ValidationFailed for a file-level problem; row problems are returned."""
+    """Read and validate a file. Raises ValidationFailed for a file-level problem; row problems are returned.
+    A workbook may also hold the production sheet (production and output value, `production.py`): either
+    sheet may be the only one filled."""
     if not data or data.isspace():  # (not data.strip(): a copy of the whole file)
         raise ValidationFailed("accounting.bad_file", **_file("empty"))
     problems: list[dict] = []
+    book = None
     with filechecks.as_bad_file():
         check("max_import_bytes", len(data))
         if data[:4] == b"PK\x03\x04" or filename.lower().endswith(".xlsx"):
-            raw, problems = _read_xlsx(data)
+            book = _read_xlsx(data)
+            raw, problems = book.activity, book.problems
         else:
             raw = _read_csv(data)
             hmap = _header_map(list(raw.columns))
             raw = raw.rename(columns={raw.columns[i]: f for i, f in hmap.items()})[list(hmap.values())]
             raw["_row"] = np.arange(2, len(raw) + 2)
+    outputs, output_problems = (production.validate(book.production, ctx.sites) if book and book.production
+                                else (None, []))
+    has_outputs = bool(output_problems) or (outputs is not None and len(outputs) > 0)
+    if (raw is None or len(raw) == 0) and has_outputs:
+        parsed = Parsed(empty_frame(), problems)  # only the production sheet is filled
+    else:
+        parsed = _activity(raw if raw is not None else pd.DataFrame(columns=["_row"]), ctx, problems)
+    parsed.problems += output_problems
+    parsed.production = outputs if has_outputs else None
+    parsed.skipped = book.skipped if book else 0
+    return parsed
+
+
+def _activity(raw: pd.DataFrame, ctx: Context, problems: list[dict]) -> Parsed:
     absent = [f for f in REQUIRED if f not in raw.columns]
     if absent:
         reason = Message("accounting.problem.file.missing_columns", columns=", ".join(absent))

@@ -303,6 +303,7 @@ def _recompute(activity: pd.DataFrame, picks: dict, results: pd.DataFrame, runs:
     now = now.assign(run_id=split[0].astype(np.int64), production_unit=split[1])
     keys = ["run_id", *calculation.KEY_COLUMNS]
     stored = results[results["run_id"].isin(ids)]
+    stored, now = _at_stored_granularity(stored, now, keys)
     merged = stored[keys + ["tco2e", "memo_tco2e"]].merge(
         now[keys + ["tco2e", "memo_tco2e"]].astype({k: str for k in calculation.KEY_COLUMNS}), on=keys, how="outer",
         suffixes=("", "_now"))
@@ -318,3 +319,17 @@ def _recompute(activity: pd.DataFrame, picks: dict, results: pd.DataFrame, runs:
             "period": r["period"], "stored": "—" if pd.isna(r[f]) else float(r[f]),
             "recomputed": "—" if pd.isna(r[f"{f}_now"]) else float(r[f"{f}_now"])})
     return out
+
+
+def _at_stored_granularity(stored: pd.DataFrame, now: pd.DataFrame, keys: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Runs stored before results carried the material (issue 15) hold NULL there: their recomputation is summed
+    over materials, and both sides name the material "" so that they meet on the same keys."""
+    legacy = stored.loc[stored["material"].isna(), "run_id"].unique()
+    stored = stored.assign(material=stored["material"].fillna(""))
+    if not len(legacy):
+        return stored, now
+    old = now["run_id"].isin(legacy)
+    without = [k for k in keys if k != "material"]
+    summed = now[old].astype({k: str for k in calculation.KEY_COLUMNS}).groupby(without, as_index=False, sort=False)[
+        ["tco2e", "memo_tco2e"]].sum().assign(material="")
+    return stored, pd.concat([now[~old], summed], ignore_index=True)

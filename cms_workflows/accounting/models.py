@@ -97,7 +97,7 @@ class ProductionOutput(SQLModel, table=True):
     site: str = Field(max_length=32)
     period: str = Field(max_length=7)
     product_t: float = 0.0
-    value_10k_cny: float = 0.0
+    value_10k_cny: float | None = None  # optional (issue 15): without it the month has no value intensity
     recorded_by: str = Field(max_length=64)
     recorded_at: datetime = Field(default_factory=utcnow)
 
@@ -135,6 +135,8 @@ class CalculationResult(SQLModel, table=True):
     production_unit: str = Field(max_length=64)
     facility: str = Field(max_length=64)
     category: str = Field(max_length=32)
+    # the source fuel/material (issue 15); None in runs stored before results carried it (verified without it)
+    material: str | None = Field(default=None, max_length=64)
     period: str = Field(max_length=7)
     tco2e: float
     memo_tco2e: float = 0.0

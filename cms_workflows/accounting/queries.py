@@ -36,7 +36,8 @@ from cms_workflows.core.errors import Conflict, NotFound, ValidationFailed, prob
 from cms_workflows.core.limits import limits
 from cms_workflows.core.text import shown
 
-RESULT_COLUMNS = ["site", "production_unit", "facility", "category", "period", "tco2e", "memo_tco2e"]
+RESULT_COLUMNS = ["site", "production_unit", "facility", "category", "material", "period", "tco2e", "memo_tco2e"]
+OUTPUT_COLUMNS = ["site", "period", "product_t", "value_10k_cny"]
 
 
 def stored_import_files(uow) -> set[str]:
@@ -93,8 +94,13 @@ def template(uow, username: str, periods: list[str], site: str | None = None, fm
     items = [i.model_dump() for i in plan(uow, site)]
     if not items:
         raise NotFound("accounting.no_plan")
-    takes_purity = importing.purity_materials(library(uow).materials())
-    return importing.write_template(importing.template_rows(items, periods, takes_purity), fmt)
+    lib = library(uow)
+    rows = importing.template_rows(items, periods, importing.purity_materials(lib.materials()))
+    if fmt == "csv":
+        return importing.write_template(rows, fmt)
+    from cms_workflows.accounting import template_workbook  # openpyxl styles: only when a workbook is asked for
+
+    return template_workbook.workbook(uow, rows, periods, lib)
 
 
 # ------------------------------------------------------------------ activity rows
@@ -265,13 +271,42 @@ def results_for(uow, username: str, run_id: int | None, first: str | None = None
     return official_results(uow, username, first, last, site)
 
 
+def output_frame(uow, first: str, last: str, sites: list[str] | None = None) -> pd.DataFrame:
+    """Production and output value per site-month (Annex F denominators); a value not given is NaN."""
+    q = select(*[getattr(ProductionOutput, c) for c in OUTPUT_COLUMNS]) \
+        .where(ProductionOutput.period >= first, ProductionOutput.period <= last)
+    if sites is not None:
+        q = q.where(ProductionOutput.site.in_(sites))
+    frame = pd.DataFrame(uow.connection().execute(q).all(), columns=OUTPUT_COLUMNS)
+    return frame.astype({"product_t": float, "value_10k_cny": float})
+
+
 def intensity(uow, username: str, first: str, last: str) -> pd.DataFrame:
     res = official_results(uow, username, first, last)
-    out = pd.DataFrame(uow.connection().execute(
-        select(ProductionOutput.site, ProductionOutput.period, ProductionOutput.product_t, ProductionOutput.value_10k_cny)
-        .where(ProductionOutput.period >= first, ProductionOutput.period <= last)).all(),
-        columns=["site", "period", "product_t", "value_10k_cny"])
-    return calculation.intensity(res, out)
+    return calculation.intensity(res, output_frame(uow, first, last))
+
+
+def readable_sites(uow, username: str, object_type: str = "calculation") -> list[str] | None:
+    """The sites whose `object_type` the user may read: None when company-wide (every site)."""
+    from cms_workflows.org import queries as org_queries
+
+    if access.can(uow, username, "read", Resource(object_type, site="*")):
+        return None
+    return [s.code for s in org_queries.list_sites(uow) if access.can(uow, username, "read", Resource(object_type, site=s.code))]
+
+
+def indicator_inputs(uow, username: str, first: str, last: str, site: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The figures of record and the production output over a period, at `site` or at every site the user may
+    read (a site-bound user's company figures are those of their sites; issue 15, R-9.1)."""
+    if site:
+        return official_results(uow, username, first, last, site), output_frame(uow, first, last, [site])
+    sites = readable_sites(uow, username)
+    if sites is None:
+        return official_results(uow, username, first, last), output_frame(uow, first, last)
+    if not sites:
+        access.require(uow, username, "read", Resource("calculation", site="*"))  # refused, naming the positions
+    parts = [locked_results(uow, first, last, s) for s in sites]
+    return pd.concat(parts, ignore_index=True), output_frame(uow, first, last, sites)
 
 
 # ------------------------------------------------------------------ quality, major facilities

@@ -12,7 +12,6 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import func, insert, update
 from sqlalchemy.exc import IntegrityError
@@ -20,7 +19,7 @@ from sqlmodel import select
 
 from cms_workflows import access
 from cms_workflows.access import COMPANY_WIDE, Resource
-from cms_workflows.accounting import CODE_VERSION, calculation, importing, integrity, plausibility, units
+from cms_workflows.accounting import CODE_VERSION, activity_import, calculation, importing, integrity, production, units
 from cms_workflows.accounting import baseline as bl
 from cms_workflows.accounting import quality as dq
 from cms_workflows.accounting.factors import PURITY_METHODS, Options, categories, check_options
@@ -34,7 +33,6 @@ from cms_workflows.accounting.models import (
     ImportBatch,
     PeriodLock,
     PlanItem,
-    ProductionOutput,
 )
 from cms_workflows.accounting.queries import (  # noqa: F401  (intensity, official_results: read by demo/documents)
     activity_frame,
@@ -44,19 +42,16 @@ from cms_workflows.accounting.queries import (  # noqa: F401  (intensity, offici
     differences,
     get_baseline,
     get_run,
-    history,
     input_hash,
     intensity,
     library,
     locked_results,
     locks,
     official_results,
-    plan,
     run_results,
     run_sites,
 )
 from cms_workflows.accounting.states import BASELINE, RUN, BaselineStatus, run_created_status
-from cms_workflows.audit import recording
 from cms_workflows.audit.commands import Command, command
 from cms_workflows.core.errors import Conflict, NotFound, ValidationFailed, problem
 from cms_workflows.core.i18n import Message
@@ -66,8 +61,6 @@ from cms_workflows.org.queries import site_codes
 
 PARAMETERS = ("ncv", "carbon_content", "oxidation", "ef", "gwp", "calcination", "cao_fraction", "mgo_fraction")
 COMMENT_LIMIT = 2000
-ACTIVITY_COLUMNS = ["site", "production_unit", "facility", "category", "material", "period", "quantity", "unit",
-                    "data_source", "evidence_ref", "purity"]
 
 
 # ------------------------------------------------------------------ authorization over several sites
@@ -232,6 +225,8 @@ class ImportResult:
     warnings: list[dict] = field(default_factory=list)
     # approved runs whose locked months this import changed: [{run_id, months, status}] (issue 15)
     recalculation: list[dict] = field(default_factory=list)
+    outputs: int = 0  # site-months of production and output value recorded from the production sheet
+    skipped: int = 0  # template rows left empty
 
 
 def import_activity(uow, username: str, data: bytes, filename: str, replace: bool = False,
@@ -245,7 +240,8 @@ def import_activity(uow, username: str, data: bytes, filename: str, replace: boo
     earlier = uow.exec(select(ImportBatch).where(ImportBatch.sha256 == sha)).first()
     if earlier is not None:
         first_site = uow.exec(select(Activity.site).where(Activity.import_id == earlier.id).limit(1)).first()
-        access.require(uow, username, "submit", Resource("activity_data", site=first_site or COMPANY_WIDE))
+        # a file of production figures only has no rows to name a site: the user must submit at some site
+        _at_each_site(access.get_access(), uow, username, "submit", _multi("activity_data", [first_site] if first_site else []))
         return ImportResult(earlier.id, earlier.rows, True, sha)
     return create_import_batch(uow, username, data, filename, replace=replace, outlier_ratio=outlier_ratio,
                                accept_outliers=accept_outliers, reason=reason)
@@ -254,21 +250,13 @@ def import_activity(uow, username: str, data: bytes, filename: str, replace: boo
 def _import_sites(uow, data: bytes, filename: str, replace: bool = False, outlier_ratio: float = 10.0,
                   accept_outliers: list[int] | None = None, reason: str = "") -> Resource:
     """Read the file to learn its sites (a file that cannot be read at all is refused here)."""
-    listed, why = plausibility.outlier_rows(accept_outliers, reason)
     sites = site_codes(uow)
-    items = plan(uow)
-    ctx = importing.Context(sites=set(sites), facilities={(i.site, i.facility): i.production_unit for i in items},
-                            materials=library(uow).materials(), categories=set(categories()),
-                            history=history(uow), outlier_ratio=outlier_ratio,
-                            plan_lines={(i.site, i.facility, i.material): (i.category, i.unit) for i in items},
-                            plausibility=True, accept_outliers=listed, accept_reason=why)
-    parsed = importing.parse(data, filename, ctx)
-    named = sorted(set(parsed.frame["site"].astype(str).unique()) & set(sites)) if len(parsed.frame) else []
-    return _multi("activity_data", named, parsed=parsed, accepted=(listed, why))
+    parsed, accepted = activity_import.read(uow, sites, data, filename, outlier_ratio, accept_outliers, reason)
+    return _multi("activity_data", activity_import.sites_named(parsed, sites), parsed=parsed, accepted=accepted)
 
 
 @command("accounting.import_batch.create", action="submit", resource=_import_sites, authorize=_at_each_site,
-         audit_object="acc_import", emits=("accounting.run.reopen",))
+         audit_object="acc_import", emits=("accounting.run.reopen", activity_import.OUTPUT_EVENT))
 def create_import_batch(cmd: Command, data: bytes, filename: str, replace: bool = False,
                         outlier_ratio: float = 10.0, accept_outliers: list[int] | None = None,
                         reason: str = "") -> ImportResult:
@@ -278,7 +266,7 @@ def create_import_batch(cmd: Command, data: bytes, filename: str, replace: bool 
         raise ValidationFailed("accounting.import_rejected", problems=parsed.problems, filename=filename,
                                count=len(parsed.problems))
     frame = parsed.frame
-    clash = _clashes(uow, frame)
+    clash = activity_import.clashes(uow, frame)
     if len(clash) and not replace:
         rows = frame["_row"].to_numpy()
         raise ValidationFailed("accounting.import_rejected", filename=filename, count=len(clash), problems=[
@@ -295,10 +283,12 @@ def create_import_batch(cmd: Command, data: bytes, filename: str, replace: bool 
         uow.flush()
     except IntegrityError:  # the same file committed meanwhile by someone else (unique SHA-256)
         raise Conflict("accounting.import_in_progress", sha256=sha) from None
-    _write_rows(uow, batch.id, frame, [int(i) for i in clash["id"]])
+    activity_import.write_rows(uow, batch.id, frame, [int(i) for i in clash["id"]])
     cmd.object_id = batch.id
-    recalculation = _reopen_runs(cmd, batch.id, frame)
+    recalculation = activity_import.reopen_runs(cmd, batch.id, frame)
+    outputs = activity_import.write_outputs(cmd, batch.id, parsed.production)  # the production sheet, if filled
     cmd.payload = {"sha256": sha, "filename": filename, "rows": len(frame), "sites": cmd.subject.sites,
+                   "outputs": outputs[:500], "skipped_rows": parsed.skipped,
                    "replaced": len(clash), "warnings": parsed.warnings[:100],
                    # the rows as stored, so `cms verify --deep` can tell an edited row (issue 14)
                    "rows_sha256": integrity.stored_rows_digest(uow, batch.id),
@@ -308,60 +298,7 @@ def create_import_batch(cmd: Command, data: bytes, filename: str, replace: bool 
         listed, why = cmd.subject.loaded["accepted"]  # as checked when the file was read
         cmd.payload["accepted_outliers"] = {"rows": sorted(listed), "by": str(cmd.actor), "reason": why,
                                             "findings": accepted[:100]}
-    return ImportResult(batch.id, len(frame), False, sha, parsed.warnings, recalculation)
-
-
-def _reopen_runs(cmd: Command, import_id: int, frame: pd.DataFrame) -> list[dict]:
-    """Months of this import that are closed: their figures of record stay those of the approved run they
-    are locked to, but no longer match the data, so the run is reopened (official → reopened) with an
-    event on the run, and the import says that a recalculation is needed (issue 15, R-6.3.2.4)."""
-    uow = cmd.uow
-    touched = set(map(tuple, frame[["site", "period"]].drop_duplicates().astype(str).itertuples(index=False)))
-    closed = locks(uow, min(p for _s, p in touched), max(p for _s, p in touched),
-                   sorted({s for s, _p in touched})) if touched else {}
-    by_run: dict[int, list[str]] = {}
-    for (site, period), run_id in sorted(closed.items()):
-        if (site, period) in touched:
-            by_run.setdefault(run_id, []).append(f"{site} {period}")
-    out = []
-    for run_id, months in sorted(by_run.items()):
-        run = uow.get(CalculationRun, run_id)
-        if RUN.allows(run.status, "reopen_run"):
-            before, run.status = run.status, RUN.target(run.status, "reopen_run")
-            uow.add(run)
-            uow.flush()
-            payload = {"import_id": import_id, "months": months, "from": before, "to": run.status}
-            delegate = getattr(cmd.actor, "delegate", None)
-            # recorded on the run, so that its history says why it was reopened (the import's own event
-            # lists it too)
-            recording.record(uow, cmd.grant, "accounting.run.reopen", "acc_run", run_id,
-                             {**payload, "delegate": delegate} if delegate else payload)
-        out.append({"run_id": run_id, "months": months, "status": run.status})
-    return out
-
-
-def _clashes(uow, frame: pd.DataFrame) -> pd.DataFrame:
-    """One value per facility/material/month: the live rows this file would duplicate."""
-    keys = frame[["site", "facility", "material", "period"]]
-    existing = pd.DataFrame(uow.execute(
-        select(Activity.id, Activity.site, Activity.facility, Activity.material, Activity.period, Activity.import_id)
-        .where(Activity.replaced_by_import.is_(None), Activity.period.in_(sorted(keys["period"].unique())),
-               Activity.site.in_(sorted(keys["site"].unique())))).all(),
-        columns=["id", "site", "facility", "material", "period", "import_id"])
-    return keys.reset_index().merge(existing, on=["site", "facility", "material", "period"])
-
-
-def _write_rows(uow, import_id: int, frame: pd.DataFrame, replaced_ids: list[int]) -> None:
-    for start in range(0, len(replaced_ids), 10_000):
-        uow.execute(update(Activity).where(Activity.id.in_(replaced_ids[start:start + 10_000]))
-                    .values(replaced_by_import=import_id))
-    records = frame.reindex(columns=ACTIVITY_COLUMNS).assign(import_id=import_id, file_row=frame["_row"].astype(int))
-    records["quantity"] = records["quantity"].astype(float)
-    purity = records["purity"].to_numpy(dtype=np.float64)  # no column or an empty cell: NULL (the plan line's, else 1)
-    records["purity"] = np.where(np.isnan(purity), None, purity).astype(object)
-    payload = records.to_dict("records")
-    for start in range(0, len(payload), 50_000):
-        uow.execute(insert(Activity.__table__), payload[start:start + 50_000])
+    return ImportResult(batch.id, len(frame), False, sha, parsed.warnings, recalculation, len(outputs), parsed.skipped)
 
 
 def _output_site(_uow, site: str, *_args, **_kwargs) -> Resource:
@@ -369,19 +306,14 @@ def _output_site(_uow, site: str, *_args, **_kwargs) -> Resource:
 
 
 @command("accounting.production_output.record", action="submit", resource=_output_site, audit_object="acc_output")
-def record_output(cmd: Command, site: str, period: str, product_t: float, value_10k_cny: float) -> None:
-    """Annex F denominators for a site and month."""
+def record_output(cmd: Command, site: str, period: str, product_t: float, value_10k_cny: float | None = None) -> None:
+    """Annex F denominators for a site and month; the output value is optional (issue 15)."""
     uow = cmd.uow
     check_period(period, "period")
-    if product_t < 0 or value_10k_cny < 0:
-        raise ValidationFailed("accounting.invalid_output", problems=[problem("product_t", "accounting.problem.negative")])
-    row = uow.exec(select(ProductionOutput).where(ProductionOutput.site == site, ProductionOutput.period == period)).first()
-    if row is None:
-        row = ProductionOutput(site=site, period=period, recorded_by=cmd.actor)
-    row.product_t, row.value_10k_cny, row.recorded_by = float(product_t), float(value_10k_cny), cmd.actor
-    row.recorded_at = uow.clock.now()
-    uow.add(row)
-    uow.flush()
+    values, problems = production.check_output(product_t, value_10k_cny)
+    if problems:
+        raise ValidationFailed("accounting.invalid_output", problems=problems)
+    row = activity_import.save_output(uow, cmd.actor, site, period, values["product_t"], values["value_10k_cny"])
     cmd.object_id, cmd.payload = row.id, row.model_dump(mode="json")
 
 

@@ -113,6 +113,10 @@ def import_(ctx: typer.Context, path: Path, replace: bool = typer.Option(False, 
         typer.echo(t("accounting.cli.duplicate", import_id=r.import_id))
         return
     typer.echo(t("accounting.cli.imported", rows=r.rows, import_id=r.import_id, sha256=r.sha256))
+    if r.outputs:  # the template's production sheet
+        typer.echo(t("accounting.template.cli.outputs_imported", count=r.outputs))
+    if r.skipped:
+        typer.echo(t("accounting.template.cli.rows_skipped", count=r.skipped))
     from cms_workflows.accounting.reports import text
 
     for w in r.warnings[:50]:
@@ -128,10 +132,12 @@ def import_(ctx: typer.Context, path: Path, replace: bool = typer.Option(False, 
 @app.command("calculate")
 def calculate(ctx: typer.Context, first: str, last: str, site: list[str] | None = typer.Option(None, "--site"),
               electricity: str = typer.Option("statistical", "--electricity"),
-              gwp: str = typer.Option("AR5", "--gwp")) -> None:
+              gwp: str = typer.Option("AR5", "--gwp"),
+              carbonate_table: str | None = typer.Option(None, "--carbonate-table")) -> None:
     from cms_workflows.accounting.factors import Options
 
-    options = Options(electricity_kind=electricity, gwp_set=gwp)  # checked by the service
+    # checked by the service
+    options = Options(electricity_kind=electricity, gwp_set=gwp, carbonate_table=carbonate_table)
     from cms_workflows.cli.progress import progress
 
     # one vectorized computation over all periods and sites: a bar without a count, with the time it takes
@@ -172,6 +178,18 @@ def results(ctx: typer.Context, first: str | None = typer.Option(None, "--from")
             run: int | None = typer.Option(None, "--run"), level: str = typer.Option("site", "--level"),
             by: str = typer.Option("month", "--by"), site: str | None = typer.Option(None, "--site"),
             out: Path | None = typer.Option(None, "--out")) -> None:
+    if out is not None and out.suffix.lower() == ".xlsx":
+        # the manager's workbook holds every level (sheets by site, category, month, facility, source):
+        # --level/--by shape the CSV and the screen table only
+        from cms_workflows.accounting import results_workbook
+        from cms_workflows.core.i18n import current_locale
+
+        with database().read() as session:
+            data = results_workbook.for_request(session, acting_user(ctx), run_id=run, first=first, last=last,
+                                                site=site, locale=current_locale())
+        out.write_bytes(data)
+        typer.echo(t("accounting.cli.written", path=out))
+        return
     from cms_workflows.accounting import reports
 
     with database().read() as session:
@@ -203,9 +221,10 @@ def pareto(ctx: typer.Context, first: str, last: str, threshold: float = typer.O
 @app.command("charts")
 def charts(ctx: typer.Context, first: str, last: str, folder: Path) -> None:
     from cms_workflows.accounting import reports
+    from cms_workflows.core.i18n import current_locale
 
     with database().read() as session:
-        pngs = reports.chart_set(session, acting_user(ctx), first, last)
+        pngs = reports.chart_set(session, acting_user(ctx), first, last, locale=current_locale())
     folder.mkdir(parents=True, exist_ok=True)
     for name, png in pngs.items():
         (folder / name).write_bytes(png)
@@ -247,14 +266,13 @@ def baseline_trigger(ctx: typer.Context, site: str, trigger: str, description: s
 
 @app.command("output")
 def output(ctx: typer.Context, site: str, period: str, product_t: float = typer.Option(..., "--product-t"),
-           value_10k_cny: float = typer.Option(..., "--value-10k-cny")) -> None:
+           value_10k_cny: float | None = typer.Option(None, "--value-10k-cny", "--value")) -> None:
     with database().unit_of_work() as session:
         _service().record_output(session, acting_user(ctx), site, period, product_t, value_10k_cny)
     typer.echo(t("accounting.cli.output_recorded", site=site, period=period))
 
 
-@app.command("intensity")
-def intensity(ctx: typer.Context, first: str, last: str, out: Path | None = typer.Option(None, "--out")) -> None:
-    with database().read() as session:
-        table = _queries().intensity(session, acting_user(ctx), first, last)
-    _write_table(table, out)
+# intensity (company/site, month/year), yoy and ranking by source or facility (issue 15 item 4)
+from cms_workflows.cli import accounting_indicators  # noqa: E402
+
+accounting_indicators.register(app)

@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from cms_workflows.cli.common import acting_user, database, print_table
+from cms_workflows.cli.common import acting_user, database, print_table, require_readable
 from cms_workflows.core.i18n import t
 
 app = typer.Typer(no_args_is_help=True)
@@ -27,6 +27,8 @@ def list_(ctx: typer.Context, kind: Optional[str] = typer.Option(None, "--kind")
 
     with database().read() as uow:
         found = queries.list_cases(uow, acting_user(ctx), kind=kind, site=site, open_only=open_only)
+        if not found:  # none, or none the user may read: the latter says so and fails (issue 15)
+            require_readable(uow, acting_user(ctx), queries.case_object_types(kind), "cli.what.cases")
     if not found:
         typer.echo(t("cli.cases.none"))
         return

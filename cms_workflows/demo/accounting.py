@@ -78,11 +78,11 @@ def _csv(rows: list[dict]) -> bytes:
 
 
 def run(db, year: int, out_dir: Path, echo, *, site_codes=("HN01", "HN02")) -> dict:
-    from cms_workflows.accounting import charts
+    from cms_workflows.accounting import charts, results_workbook
     from cms_workflows.accounting import queries
     from cms_workflows.accounting import service as acc
     from cms_workflows.accounting.factors import Options
-    from cms_workflows.core.i18n import t
+    from cms_workflows.core.i18n import current_locale, t
 
     base_year = year - 1
     rng = random.Random(2025)
@@ -142,11 +142,15 @@ def run(db, year: int, out_dir: Path, echo, *, site_codes=("HN01", "HN02")) -> d
         quality = queries.quality(session, _accountant("HN01"), f"{year}-01", f"{year}-12", "HN01")
         results = queries.official_results(session, "gm", f"{year}-01", f"{year}-12")
         pareto = queries.major_facilities(session, "gm", f"{year}-01", f"{year}-12")
+        # the manager's workbook: named sheets by site, category, month, facility and source, in the user's language
+        workbook = results_workbook.for_request(session, "gm", first=f"{year}-01", last=f"{year}-12",
+                                                locale=current_locale())
     exports.write_csv(results, out_dir / f"emissions-{year}.csv")  # text that could run as a formula is neutralised
-    exports.write_frame_xlsx(results, out_dir / f"emissions-{year}.xlsx")
-    (out_dir / f"trend-{year}.png").write_bytes(charts.monthly_trend(results))
-    (out_dir / f"categories-{year}.png").write_bytes(charts.category_breakdown(results))
-    (out_dir / f"pareto-{year}.png").write_bytes(charts.pareto_chart(pareto))
+    (out_dir / f"emissions-{year}.xlsx").write_bytes(workbook)
+    (out_dir / f"trend-{year}.png").write_bytes(charts.monthly_trend(results, locale=current_locale()))
+    (out_dir / f"categories-{year}.png").write_bytes(charts.category_breakdown(results, locale=current_locale()))
+    (out_dir / f"sources-{year}.png").write_bytes(charts.source_breakdown(results, locale=current_locale()))
+    (out_dir / f"pareto-{year}.png").write_bytes(charts.pareto_chart(pareto, locale=current_locale()))
     echo(t("demo.acc_outputs", path=str(out_dir), score=quality.get("score"), majors=int(pareto["major"].sum()) if "major" in pareto else len(pareto)))
     return {"totals": totals, "deviations": deviations, "quality": quality}
 

@@ -2,18 +2,17 @@
 
 An imported Word file is the company's own text in its own layout: approved, it becomes a controlled
 revision by getting, on a copy made with python-docx, what a rendered revision has from the company's
-templates: A4 pages with the company's margins, the header control block (company, title, number,
-revision, status 受控, effective date) and the page X of Y footer on every page, and the revision history
-and approval block at the end. The content is not touched; the uploaded file stays stored as the
-revision's source (`Revision.source_sha256`).
+templates, in the same layout (documents.word_parts, which tools/build_templates.py uses too): A4 pages with
+the company's margins, the five-row control block of a 受控文件 in the header (company, title, number,
+revision, 发布日期 / 实施日期, 编制部门 / 归口部门, status 受控, next review) and page X of Y in the footer on
+every page; on the first page the 编制 / 审核 / 批准 block (after the cover lines, and followed by a page
+break, for a type printed with a cover sheet); the revision history at the end. The content is not touched;
+the uploaded file stays stored as the revision's source (`Revision.source_sha256`).
 
 An external document (a standard, a law) keeps its issuer's identity: its header and its cover sheet show
 the standard number, the edition and the issuer, never an internal revision letter, and its status is
 受控（外来文件）. A Word source gets the cover sheet as its first page; a PDF is kept unchanged and its
-cover sheet is a .docx of its own (`cover_sheet`).
-
-The look is the templates' (tools/build_templates.py, which is not part of the package, so the few
-layout rules are repeated here). The same source, context and FileMeta give the same bytes.
+cover sheet is a .docx of its own (`cover_sheet`). The same source, context and FileMeta give the same bytes.
 """
 
 from __future__ import annotations
@@ -22,29 +21,19 @@ import io
 from datetime import datetime
 
 from docx import Document as open_docx
-from docx.enum.section import WD_ORIENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
+from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.opc.pkgwriter import PackageWriter
-from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Cm, Pt
+from docx.shared import Pt
 
 from dateutil.relativedelta import relativedelta
 
-from cms_workflows.documents import registry, rendering
+from cms_workflows.documents import registry, rendering, word_parts
 from cms_workflows.documents.registry import EXTERNAL, shown_revision
+from cms_workflows.documents.word_parts import (APPROVAL_COLUMNS, BODY_FONTS, CONTROL_BLOCK, HEADING_FONTS,
+                                                HISTORY_COLUMNS, TEXT_WIDTH_CM)
 
 WORD_SUFFIX = ".docx"
-A4 = (Cm(21.0), Cm(29.7))
-TEXT_WIDTH_CM = 16.0  # A4 width less two 2.5 cm margins, as in the templates
-BODY_FONTS = ("Times New Roman", "宋体")
-HEADING_FONTS = ("Arial", "黑体")
-SMALL = Pt(9)
-HEADER_WIDTHS = [2.6, 5.4, 2.6, 5.4]
-HISTORY_COLUMNS = (("revision", "revision", 2.0), ("date", "date", 2.6), ("change", "change", 6.4),
-                   ("author", "author", 2.5), ("approver", "approver", 2.5))
-APPROVAL_COLUMNS = (("role", "role", 2.8), ("name", "name", 2.4), ("position", "position", 4.4),
-                    ("date", "date", 2.4), ("decision", "decision", 4.0))
 # what a copy made by the system has no use for: a thumbnail of the uncontrolled original, custom XML
 DROPPED_RELATIONSHIPS = ("/metadata/thumbnail", "/relationships/customXml")
 APP_XML = (b"<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n"
@@ -57,29 +46,61 @@ APP_XML = (b"<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n"
 
 
 def controlled_copy(source: bytes, context: dict, meta: rendering.FileMeta) -> bytes:
-    """The company's own imported Word file as a controlled revision: content kept, control applied."""
+    """The company's own imported Word file as a controlled revision: content kept, control applied in the
+    templates' layout (the approval block first, the revision history last)."""
     doc = open_docx(io.BytesIO(source))
     L = context["L"]
     _apply_page_and_header(doc, L, _internal_header(context))
+    _prepend(doc, lambda: _first_page(doc, context))
     _heading(doc, L.get("revision_history", ""))
     _list_table(doc, L, HISTORY_COLUMNS, context.get("history", []))
+    return _finish(doc, context, meta)
+
+
+def _first_page(doc, context: dict) -> None:
+    """As a template's first page: the cover lines for a type printed with a cover sheet, then 编制 / 审核 / 批准
+    kept on one page with its heading (then a page break after a cover)."""
+    L, shown = context["L"], context["doc"]
+    cover = bool(shown.get("cover_page"))
+    if cover:
+        word_parts.cover_lines(doc, _run, {
+            "type_name": shown.get("type_name", ""), "number": shown.get("number", ""),
+            "revision_label": L.get("revision", ""), "colon": L.get("colon", ""), "revision": shown.get("revision", ""),
+            "issue_date": shown.get("issue_date", ""), "cover_issued": L.get("cover_issued", ""),
+            "implementation_date": shown.get("implementation_date", ""),
+            "cover_implemented": L.get("cover_implemented", ""), "company": context.get("company", "")})
     _heading(doc, L.get("approval_block", ""))
     approvals = _list_table(doc, L, APPROVAL_COLUMNS, context.get("approvals", []))
-    _keep_together(approvals)
-    return _finish(doc, context, meta)
+    word_parts.keep_table_together(approvals)
+    if cover:
+        word_parts.page_break(doc.add_paragraph())
+    else:
+        doc.add_paragraph()  # a blank line between the approval block and the file's own first paragraph
+
+
+def _prepend(doc, build) -> None:
+    """What `build` appends to the body, moved before the file's own first element."""
+    body = doc.element.body
+    own = list(body)  # held, so that lxml hands out the same proxies (and ids) below
+    ids = {id(el) for el in own}
+    build()
+    added = [el for el in body if id(el) not in ids]
+    first = own[0] if own else None
+    if first is not None and first.tag != qn("w:sectPr"):
+        for el in added:
+            first.addprevious(el)
 
 
 def external_copy(source: bytes, context: dict, meta: rendering.FileMeta) -> bytes:
     """An external Word document under control: its cover sheet, then the issuer's content unchanged."""
     doc = open_docx(io.BytesIO(source))
     _apply_page_and_header(doc, context["L"], _external_header(context))
-    body = doc.element.body
-    first = body[0]
-    added_from = len(body) - 1  # the body's own sectPr stays last
-    _cover(doc, context)
-    _page_break(doc.add_paragraph())
-    for element in list(body)[added_from:-1]:
-        first.addprevious(element)
+
+    def cover_page() -> None:
+        _cover(doc, context)
+        word_parts.page_break(doc.add_paragraph())
+
+    _prepend(doc, cover_page)
     return _finish(doc, context, meta)
 
 
@@ -131,18 +152,22 @@ def control_context(doc, rev, context: dict, registered_on: str) -> dict:
 
 
 def _internal_header(context: dict) -> list[tuple[tuple[str, str], tuple[str, str]]]:
-    doc = context["doc"]
-    return [(("company", context["company"]), ("title", doc["title"])),
-            (("number", doc["number"]), ("revision", doc["revision"])),
-            (("status", doc["status"]), ("effective_date", doc.get("effective_date", "")))]
+    """The templates' control block (word_parts.CONTROL_BLOCK) with the context's values."""
+    L = context["L"]
+    return [tuple((L.get(label, label), word_parts.value_at(context, path)) for label, path in pairs)
+            for pairs in CONTROL_BLOCK]
 
 
 def _external_header(context: dict) -> list[tuple[tuple[str, str], tuple[str, str]]]:
-    """The issuer's identity where a revision letter would be: standard number and edition."""
-    doc, ext = context["doc"], context["external"]
-    return [(("company", context["company"]), ("title", doc["title"])),
+    """The issuer's identity where a revision letter would be: standard number and edition; the issuer's
+    publication and implementation dates where a 发布日期 / 实施日期 would be."""
+    L, doc, ext = context["L"], context["doc"], context["external"]
+    rows = [(("company", context["company"]), ("title", doc["title"])),
             (("control_number", doc["number"]), ("standard_number", ext["standard_number"])),
-            (("edition", ext["edition"]), ("status", ext["status"]))]
+            (("edition", ext["edition"]), ("status", ext["status"])),
+            (("issue_date", ext["published_date"]), ("implementation_date", ext["implemented_date"])),
+            (("owner_department", doc.get("owner_department_name", "")), ("next_review", ext["next_review"]))]
+    return [tuple((L.get(label, label), str(value or "")) for label, value in pairs) for pairs in rows]
 
 
 def _apply_page_and_header(doc, L: dict, header_rows) -> None:
@@ -156,8 +181,7 @@ def _apply_page_and_header(doc, L: dict, header_rows) -> None:
     if lang is not None and lang.get(qn("w:eastAsia")) not in (None, "zh-CN"):
         lang.set(qn("w:eastAsia"), "zh-CN")  # python-docx's default says ja-JP (issue 13 item 5)
     for i, section in enumerate(doc.sections):
-        _a4(section)
-        section.different_first_page_header_footer = False
+        word_parts.page_setup(section)
         for part in (section.first_page_header, section.first_page_footer, section.even_page_header,
                      section.even_page_footer):
             part.is_linked_to_previous = True
@@ -165,20 +189,9 @@ def _apply_page_and_header(doc, L: dict, header_rows) -> None:
             section.header.is_linked_to_previous = True
             section.footer.is_linked_to_previous = True
     first = doc.sections[0]
-    _header(first.header, L, header_rows)
-    _footer(first.footer, L)
-
-
-def _a4(section) -> None:
-    width, height = A4
-    landscape = section.page_width is not None and section.page_height is not None \
-        and section.page_width > section.page_height
-    section.orientation = WD_ORIENT.LANDSCAPE if landscape else WD_ORIENT.PORTRAIT
-    section.page_width, section.page_height = (height, width) if landscape else (width, height)
-    section.left_margin = section.right_margin = Cm(2.5)
-    section.top_margin, section.bottom_margin = Cm(2.5), Cm(2.0)
-    section.header_distance, section.footer_distance = Cm(1.2), Cm(1.0)
-    section.gutter = 0
+    word_parts.control_header(_emptied(first.header), header_rows, _run)
+    word_parts.page_footer(_emptied(first.footer).add_paragraph(), _run, L.get("page_before", ""),
+                           L.get("page_between", ""), L.get("page_after", ""), fonts=BODY_FONTS)
 
 
 def _emptied(part):
@@ -187,28 +200,6 @@ def _emptied(part):
     for child in list(element):
         element.remove(child)
     return part
-
-
-def _header(header, L: dict, rows) -> None:
-    header = _emptied(header)
-    paragraph = header.add_paragraph()  # Word wants a header to end with a paragraph
-    table = header.add_table(rows=len(rows), cols=4, width=Cm(TEXT_WIDTH_CM))
-    for row, pairs in zip(table.rows, rows, strict=True):
-        for i, (label, value) in enumerate(pairs):
-            _run(row.cells[2 * i].paragraphs[0], L.get(label, label), bold=True, size=SMALL)
-            _run(row.cells[2 * i + 1].paragraphs[0], str(value or ""), size=SMALL)
-    _grid(table, HEADER_WIDTHS)
-    paragraph._p.addprevious(table._tbl)
-
-
-def _footer(footer, L: dict) -> None:
-    paragraph = _emptied(footer).add_paragraph()
-    paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    _run(paragraph, L.get("page_before", ""), size=SMALL)
-    _field(paragraph, "PAGE")
-    _run(paragraph, L.get("page_between", ""), size=SMALL)
-    _field(paragraph, "NUMPAGES")
-    _run(paragraph, L.get("page_after", ""), size=SMALL)
 
 
 # ---------------------------------------------------------------- body parts
@@ -233,7 +224,7 @@ def _cover(doc, context: dict) -> None:
         _run(row.cells[0].paragraphs[0], L.get(label, label), bold=True)
         _run(row.cells[1].paragraphs[0], str(value or "—"))
     _grid(table, [4.0, TEXT_WIDTH_CM - 4.0])
-    _keep_together(table)
+    word_parts.keep_table_together(table)
 
 
 def _heading(doc, text: str) -> None:
@@ -246,10 +237,9 @@ def _heading(doc, text: str) -> None:
 def _list_table(doc, L: dict, columns, items: list[dict]):
     """A bold header row of labels (repeated on each page) and one row per item."""
     table = doc.add_table(rows=1 + len(items), cols=len(columns))
-    header = table.rows[0]
-    header._tr.get_or_add_trPr().append(OxmlElement("w:tblHeader"))
+    word_parts.mark_header_row(table.rows[0])
     for i, (label, _field, _width) in enumerate(columns):
-        _run(header.cells[i].paragraphs[0], L.get(label, label), bold=True)
+        _run(table.rows[0].cells[i].paragraphs[0], L.get(label, label), bold=True)
     for row, item in zip(table.rows[1:], items, strict=True):
         for i, (_label, field, _width) in enumerate(columns):
             _run(row.cells[i].paragraphs[0], str(item.get(field, "")))
@@ -258,32 +248,14 @@ def _list_table(doc, L: dict, columns, items: list[dict]):
 
 
 def _grid(table, widths_cm) -> None:
-    """Fixed column widths, single borders (a legacy file may have no "Table Grid" style), rows kept whole."""
-    table.autofit = False
-    tbl_pr = table._tbl.tblPr
-    for el in tbl_pr.findall(qn("w:tblStyle")):
-        tbl_pr.remove(el)
-    borders = OxmlElement("w:tblBorders")
-    for edge in ("top", "left", "bottom", "right", "insideH", "insideV"):
-        el = OxmlElement(f"w:{edge}")
-        for attr, value in (("val", "single"), ("sz", "4"), ("space", "0"), ("color", "000000")):
-            el.set(qn(f"w:{attr}"), value)
-        borders.append(el)
-    tbl_pr.append(borders)
-    for grid_col, width in zip(table._tbl.tblGrid.findall(qn("w:gridCol")), widths_cm, strict=True):
-        grid_col.set(qn("w:w"), str(Cm(width).twips))
-    for row in table.rows:
-        row._tr.get_or_add_trPr().insert(0, OxmlElement("w:cantSplit"))
-        for cell, width in zip(row.cells, widths_cm, strict=True):
-            cell.width = Cm(width)
-            cell.paragraphs[0].paragraph_format.space_after = Pt(0)
-
-
-def _keep_together(table) -> None:
+    """Fixed column widths, single borders (a legacy file may have no "Table Grid" style), rows kept whole, no
+    paragraph spacing in the cells (the legacy Normal style's would open the rows up)."""
+    word_parts.single_borders(table)
+    word_parts.set_widths(table, widths_cm)
+    word_parts.keep_rows_whole(table)
     for row in table.rows:
         for cell in row.cells:
-            for paragraph in cell.paragraphs:
-                paragraph.paragraph_format.keep_with_next = True
+            cell.paragraphs[0].paragraph_format.space_after = Pt(0)
 
 
 def _run(paragraph, text: str, bold: bool = False, size=None, fonts=BODY_FONTS):
@@ -291,38 +263,8 @@ def _run(paragraph, text: str, bold: bool = False, size=None, fonts=BODY_FONTS):
     r.bold = bold or None
     if size is not None:
         r.font.size = size
-    rfonts = r._r.get_or_add_rPr().get_or_add_rFonts()
-    latin, east_asian = fonts
-    for attr in ("ascii", "hAnsi", "cs"):
-        rfonts.set(qn(f"w:{attr}"), latin)
-    rfonts.set(qn("w:eastAsia"), east_asian)
+    word_parts.set_run_fonts(r, fonts)
     return r
-
-
-def _field(paragraph, instruction: str) -> None:
-    """A Word field (PAGE, NUMPAGES): begin / instrText / separate / cached "1" / end."""
-    def field_run(element=None, text: str = "") -> None:
-        r = _run(paragraph, text, size=SMALL)
-        if element is not None:
-            r._r.append(element)
-
-    def fld_char(kind: str):
-        el = OxmlElement("w:fldChar")
-        el.set(qn("w:fldCharType"), kind)
-        return el
-
-    instr = OxmlElement("w:instrText")
-    instr.set(qn("xml:space"), "preserve")
-    instr.text = f" {instruction} "
-    field_run(fld_char("begin"))
-    field_run(instr)
-    field_run(fld_char("separate"))
-    field_run(text="1")
-    field_run(fld_char("end"))
-
-
-def _page_break(paragraph) -> None:
-    paragraph.add_run().add_break(WD_BREAK.PAGE)
 
 
 # ---------------------------------------------------------------- properties and bytes

@@ -63,7 +63,7 @@ def validate_content(tpl: registry.Template, content: dict, *, complete: bool) -
         elif kind == "list" and not (isinstance(value, list) and all(isinstance(v, (dict, str)) for v in value)):
             problems.append(problem(name, "documents.problem.list_expected"))
     if complete:
-        for name in tpl.variables:
+        for name in (n for n in tpl.variables if n not in tpl.optional):
             value = content.get(name)
             if value is None or (isinstance(value, (str, list)) and not value):
                 problems.append(problem(name, "documents.problem.required_before_submission"))
@@ -246,6 +246,15 @@ def _history_row(r: Revision, first: bool, names: dict, labels: dict) -> dict:
             "author": names[r.author], "approver": names[r.approved_by or ""]}
 
 
+def _with_optional(doc: Document, content: dict) -> dict:
+    """The content with its template's optional variables that it does not give as empty (a draft written before
+    the template had them renders, with a dash)."""
+    if not doc.template or doc.template not in registry.templates():
+        return content
+    tpl = registry.template(doc.template)
+    return {**{name: ([] if tpl.variables[name] == "list" else "") for name in tpl.optional}, **content}
+
+
 def build_context(session, doc: Document, rev: Revision, *, controlled: bool) -> dict:
     """Everything the template shows: labels, company, the document's identity, history and approvals.
 
@@ -284,7 +293,7 @@ def build_context(session, doc: Document, rev: Revision, *, controlled: bool) ->
                           "position": position_name(d.position, locale), "date": local_date(d.decided_at, session),
                           "decision": labels.get(f"decision_{d.decision}", d.decision),
                           "signature": signed if d.decision == "approve" else ""})
-    content = json.loads(rev.content or "{}")
+    content = _with_optional(doc, json.loads(rev.content or "{}"))
     effective = rev.effective_date if controlled else None
     issued = local_date(rev.approved_at, session) if controlled else ""
     return {

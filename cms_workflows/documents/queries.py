@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import NamedTuple
 
+from sqlalchemy import and_, bindparam, exists, func, or_, tuple_
+from sqlalchemy import select as core_select
 from sqlmodel import select
 
 from cms_workflows import access
@@ -191,6 +194,97 @@ def list_documents(uow, username: str, *, doc_type: str | None = None, site: str
         if rev.status in OPEN_STATES:
             opened[rev.document_id] = rev
     return [(doc, by_id.get(doc.effective_revision_id), opened.get(doc.id)) for doc in readable]
+
+
+# The register's page, cut by the database: the permission becomes a WHERE on the (type, site) pairs the user may
+# read (decided once per pair, as list_documents does), the page LIMIT/OFFSET with the total counted in the same
+# statement; the statements are built once (bench/web.py: building them was a large part of a register read).
+_REGISTER_PAIRS = core_select(Document.doc_type, Document.site).distinct()
+_READABLE = tuple_(Document.doc_type, Document.site).in_(bindparam("pairs", expanding=True))
+_REVISION_IN_STATE = exists().where(
+    Revision.document_id == Document.id, Revision.status == bindparam("state"),
+    or_(Revision.id == Document.effective_revision_id, Revision.status.in_(OPEN_STATES)))
+_PAGE_REVISIONS = core_select(Revision.__table__).where(
+    Revision.document_id.in_(bindparam("ids", expanding=True)),
+    Revision.id.in_(bindparam("effective", expanding=True)) | Revision.status.in_(OPEN_STATES))
+
+
+def _register_statement(filters: tuple[str, ...]):
+    """The page statement for a set of filters (a few shapes, each built once)."""
+    statement = _REGISTER_STATEMENTS.get(filters)
+    if statement is None:
+        conditions = [_READABLE]
+        if "doc_type" in filters:
+            conditions.append(Document.doc_type == bindparam("doc_type"))
+        if "site" in filters:
+            conditions.append(Document.site == bindparam("site"))
+        if "status" in filters:
+            conditions.append(Document.status == bindparam("status"))
+        if "revision_state" in filters:
+            conditions.append(_REVISION_IN_STATE)
+        statement = (core_select(*Document.__table__.c, func.count().over().label("total")).where(and_(*conditions))
+                     .order_by(Document.number).limit(bindparam("limit")).offset(bindparam("offset")))
+        _REGISTER_STATEMENTS[filters] = statement
+    return statement
+
+
+_REGISTER_STATEMENTS: dict[tuple[str, ...], object] = {}
+
+
+class _Pair(NamedTuple):
+    """A (type, site) pair of the register, as require_read sees a document of it."""
+
+    doc_type: str
+    site: str
+    number: str = ""
+
+
+def register_page(uow, username: str, *, doc_type: str | None = None, site: str | None = None,
+                  state: str | None = None, offset: int = 0, limit: int = 50
+                  ) -> tuple[list[tuple], int]:
+    """One page of list_documents (`state`: a document state, or the state of the effective or open revision)
+    and the number of such documents in all. The documents and revisions are read-only rows with the models'
+    attribute names (no ORM objects: a page is only shown)."""
+    if doc_type:
+        registry.doc_type(doc_type)
+    pairs = []
+    connection = uow.connection()
+    for pair in connection.execute(_REGISTER_PAIRS):  # the register's (type, site) pairs: a few, each decided once
+        try:
+            require_read(uow, username, _Pair(*pair))
+            pairs.append(tuple(pair))
+        except AccessDenied:
+            pass
+    params = {"pairs": pairs or [("", "")], "limit": limit, "offset": offset}
+    if doc_type:
+        params["doc_type"] = doc_type
+    if site:
+        params["site"] = site
+    if state in {s.value for s in DocumentStatus}:
+        params["status"] = state
+    elif state:
+        params["state"] = state
+    filters = tuple(k for k in ("doc_type", "site", "status") if k in params) + (("revision_state",) if "state" in params else ())
+    found = connection.execute(_register_statement(filters), params).all()
+    if not found:
+        total = 0 if offset == 0 else register_count(uow, params, filters)
+        return [], total
+    docs = found
+    by_id, opened = {}, {}
+    revision_params = {"ids": [d.id for d in docs], "effective": [d.effective_revision_id for d in docs
+                                                                  if d.effective_revision_id] or [-1]}
+    for rev in connection.execute(_PAGE_REVISIONS, revision_params):
+        by_id[rev.id] = rev
+        if rev.status in OPEN_STATES:
+            opened[rev.document_id] = rev
+    return [(doc, by_id.get(doc.effective_revision_id), opened.get(doc.id)) for doc in docs], found[0].total
+
+
+def register_count(uow, params: dict, filters: tuple[str, ...]) -> int:
+    """The total of a page past the end (the page statement counts only when it returns a row)."""
+    counted = select(func.count()).select_from(_register_statement(filters).limit(None).offset(None)
+                                                .with_only_columns(Document.id).subquery())
+    return uow.connection().execute(counted, {k: v for k, v in params.items() if k not in ("limit", "offset")}).scalar_one()
 
 
 def revision_file(uow, username: str, number: str, label: str | None = None) -> tuple[Revision, bytes]:

@@ -73,6 +73,7 @@ class Template:
     name_en: str
     variables: dict[str, str]  # variable -> text | list
     example: dict
+    optional: frozenset[str] = frozenset()  # variables that may stay empty (a list printed as a dash)
 
     def path(self) -> Path:
         return template_dir() / self.file
@@ -191,7 +192,8 @@ def templates() -> dict[str, Template]:
     for name, raw in (data.get("templates") or {}).items():
         try:
             tpl = Template(name=name, file=raw["file"], name_zh=raw["name_zh"], name_en=raw["name_en"],
-                           variables=dict(raw["variables"]), example=dict(raw.get("example") or {}))
+                           variables=dict(raw["variables"]), example=dict(raw.get("example") or {}),
+                           optional=frozenset(raw.get("optional") or ()))
         except (KeyError, TypeError, ValueError) as exc:
             raise _bad(TEMPLATES_FILE, name, "missing_field", field=exc) from None
         if not tpl.path().exists():

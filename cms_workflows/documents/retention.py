@@ -47,7 +47,7 @@ def request(cmd: Command, number: str, method: str, reason: str, *, today: date 
     if uow.exec(select(Disposition).where(Disposition.document_id == doc.id,
                                           Disposition.status == DISPOSITION.initial)).first():
         raise Conflict("documents.disposition_pending", number=number)
-    hashes = sorted({r.file_sha256 for r in revisions(uow, doc) if r.file_sha256})
+    hashes = sorted({sha for r in revisions(uow, doc) for sha in _files_of(r) if sha})
     row = Disposition(document_id=doc.id, method=method, reason=reason.strip(), requested_by=cmd.actor,
                       file_hashes=json.dumps(hashes))
     uow.add(row)
@@ -89,13 +89,19 @@ def decide(cmd: Command, disposition_id: int, approve: bool, comment: str = "") 
                 if rev.file_sha256 and rev.file_destroyed_at is None:
                     rev.file_destroyed_at = now
                     uow.add(rev)
-                    deleted.append(rev.file_sha256)
+                    deleted += [sha for sha in dict.fromkeys(_files_of(rev)) if sha and sha not in deleted]
     uow.flush()
     record_on(cmd, doc, None, {"disposition_id": row.id, "method": row.method, "approved": approve,
                                "comment": comment.strip(), "files_destroyed": deleted})
     if deleted:
         _delete_after_commit(uow, deleted)
     return row
+
+
+def _files_of(rev) -> tuple[str | None, ...]:
+    """A revision's stored files: its file, and for an imported one the upload kept as its source and an external
+    document's cover sheet; destroyed together (issue 13)."""
+    return rev.file_sha256, rev.source_sha256, rev.cover_sha256
 
 
 def _delete_after_commit(session, hashes: list[str]) -> None:

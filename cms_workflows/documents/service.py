@@ -263,9 +263,11 @@ def submit(cmd: Command, number: str, *, change_reason: str | None = None) -> Re
 def _check_complete(uow, doc: Document, rev: Revision) -> None:
     """A rendered revision goes for review only with every variable its template needs."""
     content = json.loads(rev.content)
-    output.validate_content(registry.template(doc.template), content, complete=True)
+    tpl = registry.template(doc.template)
+    output.validate_content(tpl, content, complete=True)
     tpl_data, _sha = output.template_bytes(uow, doc)
-    missing = sorted(rendering.template_variables(tpl_data) - registry.CONTROL_VARIABLES - set(content))
+    # an optional variable left out is rendered empty (output._with_optional)
+    missing = sorted(rendering.template_variables(tpl_data) - registry.CONTROL_VARIABLES - set(content) - tpl.optional)
     if missing:
         raise rendering.RenderError("documents.missing_variables", variables=", ".join(missing))
 

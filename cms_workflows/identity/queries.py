@@ -7,14 +7,15 @@ from datetime import date, datetime, timedelta, timezone
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
+from sqlalchemy import select as core_select
 from sqlmodel import select
 
 from cms_workflows.audit.models import AuditEvent
 from cms_workflows.audit.commands import INSTALLER
 from cms_workflows.core.errors import AuthenticationFailed, CmsError
 from cms_workflows.identity.models import ApiToken, Credential, Delegation
-from cms_workflows.org.models import User
+from cms_workflows.org.models import OrgState, User
 
 TOKEN_PREFIX = "cms_"
 # After this many failed sign-ins within the window, sign-in is refused until the window passes.
@@ -53,21 +54,33 @@ def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
+# Every request of the web app asks this: the token, its user and the organisation's version (which the access
+# module's decision cache is keyed by) in one statement, built once, so SQLAlchemy neither coerces a new
+# statement nor computes its cache key per request, and read as plain rows (no ORM objects).
+_SIGN_IN = core_select(
+    ApiToken.id, ApiToken.username, ApiToken.revoked_at, ApiToken.expires_at, User.username.label("user"),
+    User.active, core_select(OrgState.version).where(OrgState.id == 1).scalar_subquery().label("org_version"),
+).outerjoin(User, User.username == ApiToken.username).where(ApiToken.token_sha256 == bindparam("digest"))
+
+
 def authenticate(uow, token: str) -> str:
     """The active user a token stands for; a clear error for an unknown, expired or revoked token."""
     if not token or not token.startswith(TOKEN_PREFIX):
         raise CmsError("identity.bad_token")
-    # the token and its user in one query: every request of the web app asks this
-    found = uow.exec(select(ApiToken, User).outerjoin(User, User.username == ApiToken.username)
-                     .where(ApiToken.token_sha256 == token_digest(token))).first()
-    if found is None:
+    row = uow.connection().execute(_SIGN_IN, {"digest": token_digest(token)}).first()
+    if row is None:
         raise CmsError("identity.bad_token")
-    row, user = found
+    if uow.org_version is None and row.org_version is not None:
+        uow.org_version = row.org_version  # read in this transaction: what access would read next
     if row.revoked_at is not None:
         raise CmsError("identity.token_revoked", id=row.id)
     if _utc(row.expires_at) <= uow.clock.now():
         raise CmsError("identity.token_expired", id=row.id, expired=row.expires_at.strftime("%Y-%m-%d %H:%M"))
-    return _check_active(user, row.username).username
+    if row.user is None or row.username == INSTALLER.username:
+        raise AuthenticationFailed()
+    if not row.active:
+        raise CmsError("org.user_inactive", username=row.username)
+    return row.username
 
 
 def token_row(uow, token: str) -> ApiToken:

@@ -54,6 +54,13 @@ def list_cases(uow, username: str, *, kind: str | None = None, site: str | None 
     return [c for c in uow.exec(q) if can(uow, username, "read", cases.resource_of(c))]
 
 
+def case_object_types(kind: str | None = None) -> list[str]:
+    """The permission object types of cases (`case.<kind>`), of one kind or of every process."""
+    from cms_workflows.processes.registry import processes
+
+    return [f"case.{k}" for k in ([kind] if kind else sorted(processes()))]
+
+
 def timeline(uow, username: str, number: str) -> list[AuditEvent]:
     """The case's events and those of its tasks and its report, in the order they happened: the trail is
     the timeline, nothing is kept beside it."""

@@ -89,7 +89,10 @@ def _output(uow, first: str, last: str, sites: list[str]) -> tuple[float, float]
 
     rows = uow.exec(select(ProductionOutput).where(ProductionOutput.period >= first, ProductionOutput.period <= last,
                                                    ProductionOutput.site.in_(sites))).all()
-    return sum(r.value_10k_cny for r in rows), sum(r.product_t for r in rows)
+    # a month without its (optional) output value leaves the year without a value intensity: a partial sum
+    # would overstate it
+    value = 0.0 if any(r.value_10k_cny is None for r in rows) else sum(r.value_10k_cny for r in rows)
+    return value, sum(r.product_t for r in rows)
 
 
 def approved_years(uow) -> list[int]:

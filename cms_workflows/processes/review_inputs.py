@@ -202,7 +202,13 @@ def _outputs(uow, year: int):
 
     rows = uow.exec(select(ProductionOutput).where(ProductionOutput.period >= f"{year}-01",
                                                    ProductionOutput.period <= f"{year}-12")).all()
-    return sum(r.product_t for r in rows), sum(r.value_10k_cny for r in rows)
+    return sum(r.product_t for r in rows), _value_total(rows)
+
+
+def _value_total(rows) -> float:
+    """The output value of the months recorded; 0 (no value intensity) when a month lacks its value, since a
+    partial sum would overstate the intensity. The value is optional (issue 15)."""
+    return 0.0 if any(r.value_10k_cny is None for r in rows) else sum(r.value_10k_cny for r in rows)
 
 
 def monitoring(uow, w: Window) -> dict:

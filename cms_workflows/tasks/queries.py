@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from datetime import date
 
+from sqlalchemy import bindparam
 from sqlmodel import or_, select
 
 from cms_workflows.access import COMPANY_WIDE, Resource, can, counts_at, held_positions, require
@@ -55,16 +56,25 @@ def holds_position(uow, username: str, position: str, site: str) -> bool:
     return any(p == position and counts_at(s, site) for p, s in held)
 
 
+def _user_tasks_statement(active_only: bool):
+    q = select(Task).where(or_(Task.assignee == bindparam("user"), Task.claimed_by == bindparam("user"),
+                               Task.position.in_(bindparam("positions", expanding=True))
+                               & (Task.claimed_by == None)))  # noqa: E711
+    if active_only:
+        q = q.where(Task.status.in_(ACTIVE_STATES))
+    return q.order_by(Task.due, Task.id)
+
+
+# built once: "my tasks" is asked on every dashboard and inbox (bench/web.py: building the statement was most of it)
+_USER_TASKS = {active_only: _user_tasks_statement(active_only) for active_only in (True, False)}
+
+
 def tasks_for_user(uow, username: str, *, active_only: bool = True) -> list[Task]:
     """The user's tasks: named to them, claimed by them, or unclaimed for a position they hold."""
     held = held_positions(uow, username)
     positions = sorted({p for p, _s in held})
-    q = select(Task).where(or_(Task.assignee == username, Task.claimed_by == username,
-                               Task.position.in_(positions) & (Task.claimed_by == None)))  # noqa: E711
-    if active_only:
-        q = q.where(Task.status.in_(ACTIVE_STATES))
     found = []
-    for task in uow.exec(q.order_by(Task.due, Task.id)):
+    for task in uow.exec(_USER_TASKS[active_only], params={"user": username, "positions": positions}):
         if task.assignee or task.claimed_by or any(p == task.position and counts_at(s, task.site) for p, s in held):
             found.append(task)
     return found

@@ -9,7 +9,6 @@ on the same site before the form is read, and the posted `site` must agree with 
 
 from __future__ import annotations
 
-import io
 from urllib.parse import urlencode
 
 import pandas as pd
@@ -19,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from cms_workflows import access
 from cms_workflows.access import COMPANY_WIDE, Resource
-from cms_workflows.accounting import charts
+from cms_workflows.accounting import charts, results_workbook
 from cms_workflows.accounting import queries as q
 from cms_workflows.accounting import service
 from cms_workflows.accounting.factors import Options, categories
@@ -207,7 +206,8 @@ async def upload(request: Request, viewer: Viewer = Depends(current_viewer), pos
         content, name = await read_upload(posted, definition)
         confirmed = parse_rows(data.get("accept_outliers"))  # implausible rows the user confirms (issue 15)
         outcome = await run_in_threadpool(viewer.act, service.import_activity, content, name,
-                                          accept_outliers=confirmed, reason=data.get("reason") or "")
+                                          replace=bool(data.get("replace")), accept_outliers=confirmed,
+                                          reason=data.get("reason") or "")
     except ValidationFailed as exc:
         if exc.key in ("web.form.invalid", "accounting.invalid_accept_outliers"):  # the form: beside its fields
             return _upload_page(request, viewer, site, 422, errors=field_errors(exc))
@@ -253,7 +253,8 @@ def start_run(request: Request, viewer: Viewer = Depends(current_viewer), posted
     try:
         data = definition.parse(posted, choices={"site": choices})
         check_site(data, site)
-        options = Options(electricity_kind=data["electricity_kind"], gwp_set=data["gwp_set"])
+        options = Options(electricity_kind=data["electricity_kind"], gwp_set=data["gwp_set"],
+                          carbonate_table=data.get("carbonate_table") or None)
         outcome = viewer.act(service.calculate, data["first"], data["last"], [site], options)
     except ValidationFailed as exc:
         return _runs_page(request, viewer, site, 422, values, field_errors(exc))
@@ -361,38 +362,36 @@ def results_page(request: Request, viewer: Viewer = Depends(current_viewer)):
                 sites=sites, by_month=list(by_month.items()) if by_month is not None else [],
                 by_category=list(by_category.items()) if by_category is not None else [],
                 total=float(frame["tco2e"].sum()) if len(frame) else 0.0, category_name=category_name,
-                charts=CHARTS, query=urlencode({"site": site, "year": year}))
+                charts=CHARTS + (("sources",) if results_workbook.has_sources(frame) else ()),
+                query=urlencode({"site": site, "year": year}))
 
 
 @pages.get("/accounting/charts/{name}.png", dependencies=[requires("calculation", "read",
                                                                    resource=at_site("calculation", "read"))])
 def chart(request: Request, name: str, viewer: Viewer = Depends(current_viewer)):
-    if name not in CHARTS:
+    draw = {"monthly_trend": charts.monthly_trend, "categories": charts.category_breakdown,
+            "sources": charts.source_breakdown}.get(name)  # sources: by material, where results record it
+    if draw is None:
         raise NotFound("web.accounting.unknown_chart", name=name)
     with viewer.reading() as uow:
         _site, year, frame = official(uow, viewer.username, request)
     if not len(frame):
         raise NotFound("web.accounting.no_results", year=year)
-    png = charts.monthly_trend(frame) if name == "monthly_trend" else charts.category_breakdown(frame)
+    png = draw(frame, locale=current_locale())  # titles, axes and names in the viewer's language
     return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
 
 
 @pages.get("/accounting/results.xlsx", dependencies=[requires("calculation", "read",
                                                               resource=at_site("calculation", "read"))])
 def results_xlsx(request: Request, viewer: Viewer = Depends(current_viewer)):
-    """The figures of record of a year at a level, per month or year, as the CLI's `results --out x.xlsx`."""
-    from cms_workflows.accounting import reports
-    from cms_workflows.core import exports
+    """The results workbook of a year's figures of record in the viewer's language (sheets by site,
+    category, month, facility and source), as the CLI's `results --out x.xlsx`."""
 
-    level = request.query_params.get("level", "facility")
-    by = request.query_params.get("by", "month")
     with viewer.reading() as uow:
         site = chosen_site(uow, request, "calculation", "read")
         year = year_of(uow, request, one_site(site))
-        table = reports.results_table(uow, viewer.username, first=f"{year}-01", last=f"{year}-12", level=level,
-                                      by=by, site=one_site(site))
-    buf = io.BytesIO()
-    exports.write_frame_xlsx(table, buf, sheet_name="results")
+        data = results_workbook.for_request(uow, viewer.username, first=f"{year}-01", last=f"{year}-12",
+                                            site=one_site(site), locale=current_locale())
     name = f"emissions_{site if one_site(site) else 'all'}_{year}_{current_locale()}.xlsx"
-    return Response(buf.getvalue(), media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(data, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 

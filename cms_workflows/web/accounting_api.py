@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from cms_workflows.accounting import queries as q
 from cms_workflows.accounting import service
 from cms_workflows.accounting.reports import text
+from cms_workflows.accounting.plausibility import parse_rows
 from cms_workflows.web.accounting import (
     at_site, chosen_site, check_site, confirmed, official, one_site, read_upload, run_detail, site_choices, the_run,
 )
@@ -92,11 +93,16 @@ async def import_file(request: Request, viewer: Viewer = Depends(current_viewer)
     with viewer.reading() as uow:
         site = chosen_site(uow, request, "activity_data", "submit")
         choices = site_choices(uow, viewer.username, "activity_data", "submit")
-    data = definition.parse({"site": posted.get("site") or site}, choices={"site": choices})
+    fields = {k: v for k in ("replace", "accept_outliers", "reason") if (v := posted.get(k)) is not None}
+    data = definition.parse({"site": posted.get("site") or site, **fields}, choices={"site": choices})
     check_site(data, site)
     content, name = await read_upload(posted, definition)
-    outcome = await run_in_threadpool(viewer.act, service.import_activity, content, name)
+    outcome = await run_in_threadpool(viewer.act, service.import_activity, content, name,
+                                      replace=bool(data.get("replace")),
+                                      accept_outliers=parse_rows(data.get("accept_outliers")),
+                                      reason=data.get("reason") or "")
     return {"import_id": outcome.import_id, "rows": outcome.rows, "duplicate": outcome.duplicate,
-            "sha256": outcome.sha256, "site": site,
+            "sha256": outcome.sha256, "site": site, "production_months": outcome.outputs,
+            "rows_skipped": outcome.skipped, "recalculation_needed": outcome.recalculation,
             "warnings": [{"row": w["row"], "field": w["field"], "code": w["key"], "message": text(w)} for w in outcome.warnings[:200]]}
 

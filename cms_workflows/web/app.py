@@ -16,7 +16,7 @@ from cms_workflows.web import errors
 from cms_workflows.web.session import LANGUAGE_COOKIE
 
 # one module per domain; each has `pages` (HTML) and/or `api` (JSON under /api/v1) routers
-MODULES = ["account", "documents_files", "documents", "documents_steps", "documents_api", "accounting", "accounting_api", "accounting_setup", "accounting_baselines", "admin", "evidence", "dashboard", "work", "tasks_api", "cases", "registers", "registers_forms", "registers_scope"]
+MODULES = ["account", "documents_files", "documents_import", "documents", "documents_steps", "documents_api", "accounting", "accounting_api", "accounting_setup", "accounting_baselines", "accounting_indicators", "admin", "evidence", "dashboard", "work", "tasks_api", "cases", "registers", "registers_forms", "registers_scope"]
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",

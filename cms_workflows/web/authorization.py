@@ -7,11 +7,17 @@ do), `OWN` for a route about the user's own things (their inbox, their calendar,
 The dependency runs before the form is read: a refused user learns nothing of the form's rules, and a
 post with an empty form tells a permitted user (422) from a refused one (403). The authorization matrix
 test (tests/web/test_authorization.py) walks the routes and reads these declarations.
+
+A hot read (the register, "my tasks") declares its permission with `with_read=True` (or `OWN_READ`): the
+dependency then costs no hop to the thread pool, and hands the route a `OneStep` that signs the user in,
+decides the permission and runs the route's read in ONE worker call and one transaction (bench/web.py: each
+hop and each dependency FastAPI solves was a large part of such a read). Such a route's query parameters are
+validated before the permission is decided (they tell nothing of the data).
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
@@ -23,12 +29,16 @@ ResourceLoader = Callable[..., Resource]  # (uow, request) -> Resource
 
 
 class Requires:
-    """A route's permission (a FastAPI dependency that answers the Grant)."""
+    """A route's permission (a FastAPI dependency that answers the Grant, or with `with_read` a OneStep)."""
 
-    def __init__(self, object_type: str, action: str, resource: ResourceLoader | None = None) -> None:
+    def __init__(self, object_type: str, action: str, resource: ResourceLoader | None = None, *,
+                 with_read: bool = False) -> None:
         self.object_type, self.action, self.resource = object_type, action, resource
+        self.with_read = with_read
 
-    async def __call__(self, request: Request) -> Grant:
+    async def __call__(self, request: Request) -> Any:
+        if self.with_read:
+            return OneStep(request, self)  # decided in the route's own worker call, before its read
         return await run_in_threadpool(self.decide, request)
 
     def decide(self, request: Request) -> Grant:
@@ -46,9 +56,31 @@ class Requires:
         return f"Requires({self.object_type!r}, {self.action!r})"
 
 
-def requires(object_type: str, action: str, resource: ResourceLoader | None = None):
-    """`dependencies=[requires(...)]` of a route (or a parameter: `grant: Grant = requires(...)`)."""
-    return Depends(Requires(object_type, action, resource))
+class OneStep:
+    """What a hot read route is handed instead of a Grant: `await step.read(fn)` signs the user in, decides the
+    route's permission (if it has one) and calls `fn(uow, viewer)` in one worker call and one transaction;
+    nothing is read before the permission is granted."""
+
+    __slots__ = ("request", "permission")
+
+    def __init__(self, request: Request, permission: Requires | None) -> None:
+        self.request, self.permission = request, permission
+
+    async def read(self, fn: Callable[..., Any]) -> Any:
+        return await run_in_threadpool(self._signed_in_decided_read, fn)
+
+    def _signed_in_decided_read(self, fn: Callable[..., Any]) -> Any:
+        with request_reads(self.request).reading() as uow:
+            viewer = signed_in_viewer(self.request)
+            if self.permission is not None:
+                self.permission.decide(self.request)
+            return fn(uow, viewer)
+
+
+def requires(object_type: str, action: str, resource: ResourceLoader | None = None, *, with_read: bool = False):
+    """`dependencies=[requires(...)]` of a route (or a parameter: `grant: Grant = requires(...)`; with
+    `with_read=True` a parameter `step: OneStep = requires(...)` whose `read` does the route's reading)."""
+    return Depends(Requires(object_type, action, resource, with_read=with_read))
 
 
 async def signed_in(viewer: Viewer = Depends(current_viewer)) -> Viewer:
@@ -59,11 +91,19 @@ async def signed_in(viewer: Viewer = Depends(current_viewer)) -> Viewer:
 OWN = Depends(signed_in)
 
 
+async def own_read(request: Request) -> OneStep:
+    """A hot read of the signed-in user's own things (OWN): signing in and the read in one worker call."""
+    return OneStep(request, None)
+
+
+OWN_READ = Depends(own_read)
+
+
 def declared(route) -> Requires | str | None:
     """What a route declares: its Requires, "own" for a signed-in user's own route, None if nothing."""
     for dependency in getattr(route, "dependant", None).dependencies if hasattr(route, "dependant") else []:
         if isinstance(dependency.call, Requires):
             return dependency.call
-        if dependency.call is signed_in:
+        if dependency.call is signed_in or dependency.call is own_read:
             return "own"
     return None

@@ -196,10 +196,11 @@ def detail(uow, username: str, number: str) -> dict:
     opened, effective = queries.open_revision(uow, doc), queries.effective_revision(uow, doc)
     current = opened or effective or (view.revisions[-1] if view.revisions else None)
     waiting = next((a for a in approval.awaiting(uow, username) if a.doc.id == doc.id), None)
-    unacknowledged, holders = [], []
+    unacknowledged, holders, copies = [], [], []
     if effective is not None and doc.status == "active":
         _rev, unacknowledged = distribution.pending(uow, username, number)
         holders = distribution.holders(uow, effective)
+        _rev, copies = distribution.copies(uow, username, number)  # 分发号, recipient, date (issue 13)
     resource = queries.resource_of(doc)
     labels = position_labels()
     return {**step_context(uow, username, doc, opened, effective),
@@ -217,7 +218,7 @@ def detail(uow, username: str, number: str) -> dict:
         "may_distribute": effective is not None and doc.status == "active"
                           and access.can(uow, username, "distribute", resource),
         "must_acknowledge": any(h.username == username for h in unacknowledged),
-        "unacknowledged": unacknowledged, "holders": holders,
+        "unacknowledged": unacknowledged, "holders": holders, "copies": copies,
     }
 
 

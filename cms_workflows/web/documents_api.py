@@ -10,13 +10,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from cms_workflows.core.errors import ValidationFailed, problem
-from cms_workflows.web.authorization import requires
+from cms_workflows.web.authorization import OneStep, requires
 from cms_workflows.web.documents import (
     READ_TYPE, confirmed, create_document, detail, document_reader, drafting, new_choices,
-    register_reader, register_rows,
+    register_reader,
 )
 from cms_workflows.web.forms import form
-from cms_workflows.web.paging import Paging, json_page, paging
+from cms_workflows.web.paging import Paging, one_page, page_query, per_page_query
 from cms_workflows.web.session import Viewer, check_api_csrf, current_viewer
 
 api = APIRouter(tags=["documents"])
@@ -52,16 +52,22 @@ async def _body(request: Request) -> Any:
         raise ValidationFailed("web.form.invalid_request", problems=[problem("", "web.form.not_an_object")]) from None
 
 
-@api.get("/documents", dependencies=[requires(READ_TYPE, "read", resource=register_reader)])
-def list_documents(viewer: Viewer = Depends(current_viewer), page: Paging = Depends(paging),
-                   site: str | None = Query(None, description="only this site's documents (a site code, or *)"),
-                   type: str | None = Query(None, description="only this document type (e.g. policy)"),
-                   state: str | None = Query(None, description="a document state, or the state of its effective or "
-                                                                "open revision (e.g. in_review)")):
+@api.get("/documents")
+async def list_documents(step: OneStep = requires(READ_TYPE, "read", resource=register_reader, with_read=True),
+                         page: int = page_query(), per_page: int = per_page_query(),
+                         site: str | None = Query(None, description="only this site's documents (a site code, or *)"),
+                         type: str | None = Query(None, description="only this document type (e.g. policy)"),
+                         state: str | None = Query(None, description="a document state, or the state of its effective or "
+                                                                     "open revision (e.g. in_review)")):
     """The register: the documents the user may read, with their effective and open revisions."""
-    with viewer.reading() as uow:
-        rows = register_rows(uow, viewer.username, type, site, state)
-    return json_page(rows, page, lambda row: _document(*row))
+    from cms_workflows.documents import queries
+
+    def read(uow, viewer: Viewer):  # signing in, the permission and the read: one worker call
+        rows, total = queries.register_page(uow, viewer.username, doc_type=type or None, site=site or None,
+                                            state=state or None, offset=(page - 1) * per_page, limit=per_page)
+        return one_page(rows, total, Paging(page, per_page), lambda row: _document(*row))
+
+    return await step.read(read)
 
 
 @api.get("/documents/{number}", dependencies=[requires("doc.*", "read", resource=document_reader)])

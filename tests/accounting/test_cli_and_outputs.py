@@ -33,7 +33,7 @@ def test_cli_template_import_calculate_approve_results(db, plan, cli_env, tmp_pa
     tpl = tmp_path / "template.xlsx"
     r = cms(cli_env, "template", str(tpl), "--period", "2023-01", "--site", "HN01", user=DATA_ADMIN)
     assert r.returncode == 0, r.stderr
-    frame = pd.read_excel(tpl)
+    frame = pd.read_excel(tpl, sheet_name="activity_data")  # after the instructions sheet
     assert len(frame) == 4 and "站点/site" in frame.columns
 
     bad = tmp_path / "bad.csv"
@@ -66,11 +66,12 @@ def test_cli_template_import_calculate_approve_results(db, plan, cli_env, tmp_pa
     out = tmp_path / "results.xlsx"
     r = cms(cli_env, "results", "--from", "2023-01", "--to", "2023-12", "--level", "facility", "--by", "year", "--out", str(out), user=GM)
     assert r.returncode == 0, r.stderr
-    res = pd.read_excel(out)
-    assert set(res["facility"]) == {"BOILER1", "KILN1", "GRID", "TRUCKS"}
+    res = pd.read_excel(out, sheet_name=None)  # the results workbook: named sheets in the user's language
+    assert set(res["按设施"]["设施"].dropna()) == {"BOILER1", "KILN1", "GRID", "TRUCKS"}
+    total = res["汇总"].iloc[0]["排放量（tCO2e）"]  # the summary's first row: the total, rounded to 0.01 t
     csv_out = tmp_path / "results.csv"
     assert cms(cli_env, "results", "--run", run_id, "--level", "category", "--out", str(csv_out), user=GM).returncode == 0
-    assert pd.read_csv(csv_out, encoding="utf-8-sig")["tco2e"].sum() == pytest.approx(res["tco2e"].sum())
+    assert pd.read_csv(csv_out, encoding="utf-8-sig")["tco2e"].sum() == pytest.approx(total, abs=0.0051)
 
     r = cms(cli_env, "quality", "2023-01", "2023-12", "--site", "HN01", user=ACCOUNTANT)
     assert r.returncode == 0 and "数据质量得分" in r.stdout

@@ -185,3 +185,26 @@ def test_a_plan_lines_stored_purity_is_the_default_for_rows_without_their_own(db
     calc = calculate(filled, FactorLibrary())
     kiln = calc.results[calc.results["facility"] == "KILN1"].set_index("period")["tco2e"]
     assert kiln["2023-03"] == pytest.approx(40.48) and kiln["2023-04"] == pytest.approx(42.68)
+
+
+def test_the_carbonate_table_is_chosen_per_run_in_the_cli(db, plan, cli_env):
+    """`cms accounting calculate --carbonate-table`: the run records the table it used; an unknown one is refused
+    with the tables there are (issue 15 item 3)."""
+    import json as _json
+
+    from cms_workflows.accounting.models import CalculationRun
+
+    from .conftest import ACCOUNTANT, csv_bytes, year_rows
+    from .test_cli_and_outputs import cms
+    from .test_service import do_import
+
+    do_import(db, csv_bytes([r for r in year_rows(2023) if r["period"] == "2023-01"]), name="2023-01.csv")
+    r = cms(cli_env, "calculate", "2023-01", "2023-01", "--site", "HN01", "--carbonate-table", "stoichiometric",
+            user=ACCOUNTANT)
+    assert r.returncode == 0, r.stderr
+    with db.read() as s:
+        run = s.exec(select(CalculationRun).order_by(CalculationRun.id.desc())).first()
+    assert _json.loads(run.options)["carbonate_table"] == "stoichiometric"
+    refused = cms(cli_env, "calculate", "2023-01", "2023-01", "--site", "HN01", "--carbonate-table", "0.44",
+                  user=ACCOUNTANT)
+    assert refused.returncode == 2 and "table_3dp" in refused.stderr and "stoichiometric" in refused.stderr

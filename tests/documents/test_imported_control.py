@@ -98,11 +98,11 @@ def test_an_approved_imported_word_file_is_stored_as_a_controlled_copy(db, compa
     body = _texts(word)
     positions = [body.index(p) for p in ["能源计量管理程序", *PARAGRAPHS, "附表：计量器具台账"]]
     assert positions == sorted(positions)  # the original text, all of it, in its order
-    assert body[-2:] == ["修订记录", "审批"]  # the control part follows the content
-    history, approvals = word.tables[-2], word.tables[-1]
+    assert body[0] == "审批" and body[-1] == "修订记录"  # 编制/审核/批准 first, as in the templates; history last
+    approvals, history = word.tables[0], word.tables[-1]
     assert "C" in _table_text(history)
     approval_text = _table_text(approvals)
-    assert "编制" in approval_text and "批准" in approval_text and "同意" in approval_text
+    assert "编制" in approval_text and "批准" in approval_text and "系统签批" in approval_text  # the templates' columns
 
     props = word.core_properties
     assert props.identifier == number and props.version == "C" and props.title == "能源计量管理程序"

@@ -153,6 +153,18 @@ def test_content_is_checked_against_the_template(db, company):
     assert {p["field"] for p in err.value.problems} == {"scope", "sections"}
 
 
+def test_a_procedure_without_its_optional_sections_goes_to_review(db, company):
+    """5 相关文件 and 6 记录 are optional: a procedure written without them is submitted and approved."""
+    from .conftest import PROCEDURE_CONTENT
+
+    content = {k: v for k, v in PROCEDURE_CONTENT.items() if k not in ("related_documents", "records")}
+    assert content != dict(PROCEDURE_CONTENT)  # the example does give them
+    number = new_procedure(db, content=content)
+    release(db, number)
+    with db.read() as session:
+        assert doc_queries.get_document(session, number).status == "active"
+
+
 def test_the_effective_revision_stays_untouched_while_its_successor_is_reviewed(db, procedure):
     release(db, procedure)
     a = _revs(db, procedure)["A"]

@@ -40,7 +40,7 @@ def test_the_data_admin_uploads_a_month_fixes_a_bad_row_then_it_is_run_approved_
     admin = browser(ADMIN1)
     template = admin.get("/accounting/template?site=HN01&period=2023-01")
     assert template.status_code == 200 and template.headers["content-type"] == XLSX
-    sheet = load_workbook(io.BytesIO(template.content)).worksheets[0]
+    sheet = load_workbook(io.BytesIO(template.content))["activity_data"]  # after the instructions sheet
     values = list(sheet.iter_rows(values_only=True))
     assert "站点/site" in values[0] and len(values) == 1 + 4
     assert {r[values[0].index("排放设施/facility")] for r in values[1:]} == {"BOILER1", "KILN1", "GRID", "TRUCKS"}
@@ -105,9 +105,12 @@ def test_the_data_admin_uploads_a_month_fixes_a_bad_row_then_it_is_run_approved_
         assert png.content[:8] == b"\x89PNG\r\n\x1a\n"
     export = gm.get("/accounting/results.xlsx?site=HN01&year=2023")
     assert export.status_code == 200 and export.headers["content-type"] == XLSX
-    rows = list(load_workbook(io.BytesIO(export.content)).worksheets[0].iter_rows(values_only=True))
-    assert "facility" in rows[0] and {r[rows[0].index("facility")] for r in rows[1:]} == {"BOILER1", "KILN1", "GRID",
-                                                                                           "TRUCKS"}
+    workbook = load_workbook(io.BytesIO(export.content))  # the results workbook, in the viewer's language
+    assert workbook.sheetnames[:5] == ["汇总", "按场所", "按类别", "按月份", "按设施"]
+    rows = list(workbook["按设施"].iter_rows(values_only=True))
+    assert "设施" in rows[0] and {r[rows[0].index("设施")] for r in rows[1:-1]} == {"BOILER1", "KILN1", "GRID", "TRUCKS"}
+    png = gm.get("/accounting/charts/sources.png?site=HN01&year=2023")  # by material
+    assert png.status_code == 200 and png.content[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_the_overview_plan_and_runs_pages(db, plan, browser):
@@ -198,5 +201,13 @@ def test_a_bad_upload_through_the_api_is_a_problem_with_rows_and_fields(db, plan
     good = admin.post("/api/v1/accounting/imports?site=HN01", data={"site": "HN01"},
                       files={"file": ("good.csv", csv_bytes(month()), "text/csv")})
     assert good.status_code == 201 and good.json()["rows"] == 4
+    corrected = [dict(r, quantity=float(r["quantity"]) + 1) for r in month()]
+    clash = admin.post("/api/v1/accounting/imports?site=HN01", data={"site": "HN01"},
+                       files={"file": ("fix.csv", csv_bytes(corrected), "text/csv")})
+    assert clash.status_code == 422 and clash.json()["errors"][0]["field"] == "period"
+    replaced = admin.post("/api/v1/accounting/imports?site=HN01", data={"site": "HN01", "replace": "true"},
+                          files={"file": ("fix.csv", csv_bytes(corrected), "text/csv")})
+    assert replaced.status_code == 201 and replaced.json()["rows"] == 4, replaced.text
+    assert replaced.json()["recalculation_needed"] == [] and replaced.json()["production_months"] == 0
     assert api(ADMIN2).post("/api/v1/accounting/imports?site=HN01", data={"site": "HN01"},
                             files={"file": ("x.csv", csv_bytes(month("2023-02")), "text/csv")}).status_code == 403

@@ -167,3 +167,27 @@ def test_a_baseline_is_proposed_and_approved_with_a_comment(db, plan, browser):
     assert "已批准" in after and "基准期数据已核对，方法合理。" in after
     again = gm.submit(approve_url, {"confirm": "on"})
     assert again.status_code == 409 and len(events(db, "acc_baseline", "accounting.baseline.approve")) == 1
+
+
+def test_the_run_form_chooses_the_carbonate_table_and_the_plan_shows_purities(db, plan, browser):
+    """The web run form offers SAR/AR4 and the carbonate table (issue 15 item 3); the plan lists each line's
+    default purity."""
+    from sqlmodel import select
+
+    from cms_workflows.accounting.models import CalculationRun
+    from tests.web.test_accounting import RUN_FORM, upload
+
+    with db.unit_of_work() as s:
+        acc.add_plan_item(s, ACCOUNTANT1, site="HN01", production_unit="U1", facility="KILN2", category="process",
+                          material="limestone_caco3", unit="t", data_source="invoice", purity=0.92)
+    accountant = browser(ACCOUNTANT1)
+    plan_page = accountant.get("/accounting/plan?site=HN01")
+    assert "纯度（默认）" in plan_page.text and '<td class="num">0.92</td>' in plan_page.text
+    form_page = accountant.get("/accounting/runs?site=HN01")
+    assert 'value="stoichiometric"' in form_page.text and 'value="SAR"' in form_page.text
+    assert upload(browser(ADMIN1), month()).status_code == 200
+    started = accountant.submit("/accounting/runs?site=HN01", {**RUN_FORM, "carbonate_table": "stoichiometric"})
+    assert started.status_code == 303, started.text
+    with db.read() as s:
+        run = s.exec(select(CalculationRun).order_by(CalculationRun.id.desc())).first()
+    assert json.loads(run.options)["carbonate_table"] == "stoichiometric"

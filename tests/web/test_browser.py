@@ -117,7 +117,7 @@ def test_the_carbon_policy_is_drafted_countersigned_approved_downloaded_and_ackn
 def _fill_template(path, bad_quantity: str | None) -> None:
     """Fill the downloaded import template as a data administrator would in Excel: a quantity per row."""
     book = load_workbook(path)
-    sheet = book.worksheets[0]
+    sheet = book["activity_data"]  # after the instructions sheet
     header = [cell.value for cell in sheet[1]]
     column = next(i for i, name in enumerate(header, 1) if str(name).endswith("/quantity"))
     for row in range(2, sheet.max_row + 1):

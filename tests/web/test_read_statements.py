@@ -1,0 +1,92 @@
+"""The hot API reads (bench/web.py) in few statements: "my tasks" signs in (the token, its user and the
+organisation's version in one statement) and reads the tasks; the register decides per (type, site) pair and
+lets the database cut the page. Counted with SQLAlchemy's `before_cursor_execute` on the real database, and
+each answer checked against the unpaged reads it replaces."""
+
+from __future__ import annotations
+
+from sqlalchemy import event
+
+from cms_workflows.documents import queries as doc_queries
+from cms_workflows.tasks import queries as task_queries
+from tests.documents.conftest import new_procedure
+from tests.tasks.helpers import new_task
+
+DATA_ADMIN_HN01, DATA_ADMIN_HN02 = "energy_data_admin.hn01", "energy_data_admin.hn02"
+
+
+def _selects(db) -> list[str]:
+    """The SELECT statements sent from now on (BEGIN and ROLLBACK are the driver's, not counted)."""
+    sent: list[str] = []
+
+    def note(_conn, _cursor, statement, _params, _context, _many) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            sent.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    return sent
+
+
+def test_my_tasks_is_one_sign_in_statement_and_one_read_and_shows_only_the_users_tasks(db, api):
+    with db.unit_of_work() as uow:
+        new_task(uow, "duty:monthly_data:HN01-L1:2026-03")
+        new_task(uow, "duty:monthly_data:HN02-L1:2026-03", site="HN02",
+                 title_params={"period": "2026-03", "line": "HN02-L1"})
+    reader = api(DATA_ADMIN_HN01)
+    assert reader.get("/api/v1/tasks").status_code == 200  # warm: the access table is cached per org version
+    sent = _selects(db)
+    answer = reader.get("/api/v1/tasks")
+    assert answer.status_code == 200
+    assert len(sent) == 2, sent  # the token + user + org version; the tasks
+    assert [t["key"] for t in answer.json()["items"]] == ["duty:monthly_data:HN01-L1:2026-03"]
+    assert [t["key"] for t in api(DATA_ADMIN_HN02).get("/api/v1/tasks").json()["items"]] == \
+        ["duty:monthly_data:HN02-L1:2026-03"]
+    with db.read() as uow:  # the same as the unpaged query the dashboard uses
+        assert [t["id"] for t in answer.json()["items"]] == [t.id for t in task_queries.tasks_for_user(uow, DATA_ADMIN_HN01)]
+
+    with db.unit_of_work() as uow:  # a write is seen by the next read
+        new_task(uow, "duty:monthly_data:HN01-L1:2026-04", title_params={"period": "2026-04", "line": "HN01-L1"})
+    assert reader.get("/api/v1/tasks").json()["total"] == 2
+
+
+def test_a_register_page_is_four_statements_whatever_the_register_holds_and_matches_the_unpaged_list(db, api):
+    for n in range(5):
+        new_procedure(db, title=f"程序 {n}")
+    reader = api("gm")
+    assert reader.get("/api/v1/documents?per_page=2").status_code == 200  # warm
+    with db.read() as uow:
+        expected = [doc.number for doc, _e, _o in doc_queries.list_documents(uow, "gm")]
+    assert len(expected) >= 5
+
+    pages, counts = [], []
+    for page in range(1, len(expected) // 2 + 3):
+        sent = _selects(db)
+        answer = reader.get(f"/api/v1/documents?per_page=2&page={page}")
+        counts.append(len(sent))
+        body = answer.json()
+        assert answer.status_code == 200 and body["total"] == len(expected) and body["per_page"] == 2
+        pages += [d["number"] for d in body["items"]]
+    assert pages == expected  # every page cut by the database, in the register's order, nothing twice
+    # sign-in, the (type, site) pairs, the page with its total, the page's revisions: the same for every page
+    # with rows; a page past the end has no revisions to read and counts the total instead
+    assert counts[:-1] == [4] * (len(counts) - 1) and counts[-1] == 4, counts
+
+
+def test_the_register_page_shows_a_user_only_what_access_allows(db, api):
+    new_procedure(db, title="HN01 的程序")
+    for username in ("gm", DATA_ADMIN_HN01, DATA_ADMIN_HN02):
+        with db.read() as uow:
+            expected = [doc.number for doc, _e, _o in doc_queries.list_documents(uow, username)]
+        body = api(username).get("/api/v1/documents").json()
+        assert [d["number"] for d in body["items"]] == expected and body["total"] == len(expected)
+    hn02 = [d["site"] for d in api(DATA_ADMIN_HN02).get("/api/v1/documents").json()["items"]]
+    assert "HN01" not in hn02  # a plant's user does not read the other plant's documents
+
+
+def test_a_hot_read_without_a_valid_sign_in_is_refused_before_anything_is_read(db, anonymous):
+    sent = _selects(db)
+    assert anonymous.get("/api/v1/tasks").status_code == 401
+    assert anonymous.get("/api/v1/documents").status_code == 401
+    assert sent == []  # no token: nothing asked of the database
+    answer = anonymous.get("/api/v1/documents", headers={"Authorization": "Bearer cms_not-a-token"})
+    assert answer.status_code == 401 and len(sent) == 1  # only the sign-in statement
