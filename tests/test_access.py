@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import shutil
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -182,7 +182,7 @@ def test_auditor_does_not_audit_own_department(company, db):
 
 
 def test_decisions_follow_assignment_changes_and_dates(db):
-    today = date.today()
+    today = db.clock.today()  # the installation's day (Asia/Shanghai), not the host's
     with db.unit_of_work() as session:
         org.create_site(session, "admin", "HN01", "一厂")
         org.create_user(session, "admin", "zhang", "张三")

@@ -177,7 +177,7 @@ def test_acting_for_another_user_needs_their_delegation_and_names_both(db, compa
     # a position the policy does not let delegate
     with pytest.raises(AccessDenied), db.unit_of_work() as uow:
         identity.grant_delegation(uow, "purchaser.hn01", "doccontrol", date(2026, 1, 1), date(2026, 1, 31), "出差")
-    today = date.today()
+    today = db.clock.today()  # the installation's day
     with db.unit_of_work() as uow:
         identity.grant_delegation(uow, GM, "doccontrol", today - timedelta(days=1), today + timedelta(days=7), "出差")
     r = cms(cli_env, "--for", GM, "doc", "approve", number, "--comment", "代总经理批准", token=token_for(db, "doccontrol"))

@@ -116,7 +116,7 @@ def test_only_the_administrator_manages_users(company, db):
 
 
 def test_deactivation_ends_assignments_and_deletes_nothing(company, db):
-    today = date.today()
+    today = db.clock.today()  # the installation's day (Asia/Shanghai), not the host's
     with db.unit_of_work() as session:
         org.deactivate_user(session, "admin", "purchaser.hn01", "离职")
     with db.read() as session:

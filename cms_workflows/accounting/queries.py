@@ -332,13 +332,14 @@ def quality(uow, username: str, first: str, last: str, site: str | None = None) 
     return report
 
 
-def major_facilities(uow, username: str, first: str, last: str, threshold: float = 0.8) -> pd.DataFrame:
+def major_facilities(uow, username: str, first: str, last: str, threshold: float = 0.8,
+                     site: str | None = None) -> pd.DataFrame:
     if not 0 < threshold <= 1:
         raise ValidationFailed("accounting.bad_threshold",
                                problems=[problem("threshold", "accounting.problem.threshold_range")])
     from cms_workflows.accounting.pareto import pareto
 
-    return pareto(official_results(uow, username, first, last), threshold)
+    return pareto(official_results(uow, username, first, last, site), threshold)
 
 
 # ------------------------------------------------------------------ baselines

@@ -33,12 +33,13 @@ def results_table(uow, username: str, *, run_id: int | None = None, first: str |
     return calculation.rollup(frame, level, by) if len(frame) else frame
 
 
-def chart_set(uow, username: str, first: str, last: str, locale: str | None = None) -> dict[str, bytes]:
-    """The report's charts of the figures of record in the reader's `locale`: file name -> PNG (the
-    chart by source when the results record their material)."""
+def chart_set(uow, username: str, first: str, last: str, locale: str | None = None,
+              site: str | None = None) -> dict[str, bytes]:
+    """The report's charts of the figures of record (of one site, or of every site) in the reader's `locale`:
+    file name -> PNG (the chart by source when the results record their material)."""
     from cms_workflows.accounting.results_workbook import has_sources
 
-    frame = q.official_results(uow, username, first, last)
+    frame = q.official_results(uow, username, first, last, site)
     out = {"monthly_trend.png": charts.monthly_trend(frame, locale=locale),
            "categories.png": charts.category_breakdown(frame, locale=locale),
            "pareto.png": charts.pareto_chart(pareto(frame), locale=locale)}

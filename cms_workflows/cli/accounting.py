@@ -212,19 +212,20 @@ def quality(ctx: typer.Context, first: str, last: str, site: str | None = typer.
 
 @app.command("pareto")
 def pareto(ctx: typer.Context, first: str, last: str, threshold: float = typer.Option(0.8, "--threshold"),
-           out: Path | None = typer.Option(None, "--out")) -> None:
+           out: Path | None = typer.Option(None, "--out"), site: str | None = typer.Option(None, "--site")) -> None:
     with database().read() as session:
-        table = _queries().major_facilities(session, acting_user(ctx), first, last, threshold)
+        table = _queries().major_facilities(session, acting_user(ctx), first, last, threshold, site)
     _write_table(table, out)
 
 
 @app.command("charts")
-def charts(ctx: typer.Context, first: str, last: str, folder: Path) -> None:
+def charts(ctx: typer.Context, first: str, last: str, folder: Path,
+           site: str | None = typer.Option(None, "--site")) -> None:
     from cms_workflows.accounting import reports
     from cms_workflows.core.i18n import current_locale
 
     with database().read() as session:
-        pngs = reports.chart_set(session, acting_user(ctx), first, last, locale=current_locale())
+        pngs = reports.chart_set(session, acting_user(ctx), first, last, locale=current_locale(), site=site)
     folder.mkdir(parents=True, exist_ok=True)
     for name, png in pngs.items():
         (folder / name).write_bytes(png)

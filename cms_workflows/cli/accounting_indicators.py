@@ -69,13 +69,14 @@ def yoy(ctx: typer.Context, year: int, by: str = typer.Option("year", "--by"),
 
 
 def ranking(ctx: typer.Context, first: str, last: str, by: str = typer.Option("material", "--by"),
-            site: str | None = typer.Option(None, "--site"), out: Path | None = typer.Option(None, "--out")) -> None:
+            site: str | None = typer.Option(None, "--site"), out: Path | None = typer.Option(None, "--out"),
+            threshold: float = typer.Option(0.8, "--threshold")) -> None:
     from cms_workflows.accounting import reports
 
     with database().read() as session:
         if site:
             require_site(session, site)
-        table = reports.ranking_table(session, acting_user(ctx), first, last, by=by, site=site)
+        table = reports.ranking_table(session, acting_user(ctx), first, last, by=by, site=site, threshold=threshold)
     _write(table, out, "ranking")
 
 

@@ -139,12 +139,15 @@ def tokens_revoke(ctx: typer.Context, token_id: int) -> None:
 
 
 @delegate_app.command("grant")
-def delegate_grant(ctx: typer.Context, delegate: str, valid_from: str = typer.Option(..., "--from"),
-                   valid_to: str = typer.Option(..., "--to"), reason: str = typer.Option(..., "--reason")) -> None:
+def delegate_grant(ctx: typer.Context, delegate: str, valid_from: str | None = typer.Option(None, "--from"),
+                   valid_to: str | None = typer.Option(None, "--to"), reason: str = typer.Option(..., "--reason")) -> None:
     from cms_workflows.identity import service as identity
 
     start, end = parse_date(valid_from, "--from"), parse_date(valid_to, "--to")
     with database().unit_of_work() as uow:
+        # by default today, the installation's day (its time zone, not the host's: `date +%F` may be yesterday)
+        start = start or uow.clock.today()
+        end = end or start
         row = identity.grant_delegation(uow, acting_user(ctx), delegate, start, end, reason)
     typer.echo(t("cli.delegation_granted", id=row.id, delegate=delegate, valid_from=start, valid_to=end))
 

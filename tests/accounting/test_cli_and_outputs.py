@@ -78,6 +78,13 @@ def test_cli_template_import_calculate_approve_results(db, plan, cli_env, tmp_pa
     r = cms(cli_env, "charts", "2023-01", "2023-12", str(tmp_path / "charts"), user=GM)
     assert r.returncode == 0, r.stderr
     assert all((tmp_path / "charts" / n).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for n in ("monthly_trend.png", "categories.png", "pareto.png"))
+    # one site's figures: the site's accountant may ask for them; an unknown site is named as such
+    r = cms(cli_env, "pareto", "2023-01", "2023-12", "--site", "HN01", user=ACCOUNTANT)
+    assert r.returncode == 0 and "BOILER1" in r.stdout, r.stderr
+    r = cms(cli_env, "charts", "2023-01", "2023-12", str(tmp_path / "hn01"), "--site", "HN01", user=ACCOUNTANT)
+    assert r.returncode == 0 and (tmp_path / "hn01" / "pareto.png").exists(), r.stderr
+    r = cms(cli_env, "pareto", "2023-01", "2023-12", "--site", "HN77", user=GM)
+    assert r.returncode == 2 and "HN77" in r.stderr and "Traceback" not in r.stderr
     r = cms(cli_env, "baseline", "set", "site", "2023-01", "2023-12", "--scope", "HN01", user=ACCOUNTANT)
     assert r.returncode == 0, r.stderr
     r = cms(cli_env, "baseline", "trigger", "HN01", "product", "新产品线投产", user=ACCOUNTANT)

@@ -286,6 +286,14 @@ def test_commands_intensity_yoy_ranking(figures, cli_env, tmp_path):
     assert lines[0].split()[:2] == ["material", "source"] and "Electricity" in lines[2]
     r = runner.invoke(app, ["accounting", "ranking", "2023-01", "2023-12", "--by", "facility"], env=gm)
     assert r.exit_code == 0 and "SWITCHGEAR" in r.output
+    out = tmp_path / "ranking.csv"
+    r = runner.invoke(app, ["accounting", "ranking", "2023-01", "2023-12", "--threshold", "0.3", "--out", str(out)], env=gm)
+    assert r.exit_code == 0, r.output
+    ranked = pd.read_csv(out, encoding="utf-8-sig")
+    # the sources are major while the share before them is under the threshold: fewer at 30 % than at 80 %
+    assert ranked["major"].sum() == ((ranked["cumulative_share"] - ranked["share"]) < 0.3).sum() >= 1
+    r = runner.invoke(app, ["accounting", "ranking", "2023-01", "2023-12", "--threshold", "1.5"], env=gm)
+    assert isinstance(r.exception, ValidationFailed)
     r = runner.invoke(app, ["accounting", "ranking", "2023-01", "2023-12", "--by", "colour"], env=gm)
     assert isinstance(r.exception, ValidationFailed)
     r = runner.invoke(app, ["accounting", "yoy", "2023", "--site", "NOWHERE"], env=gm)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import insert, select, update
@@ -146,9 +146,12 @@ def test_the_local_day_is_the_installations_not_the_hosts():
 
 
 def test_assignments_are_dated_by_the_installation_clock(db):
-    late_utc = datetime(2026, 11, 25, 23, 35, tzinfo=timezone.utc)
+    # late evening UTC two days ahead (the administrator's own assignment, dated by the real clock, holds then):
+    # already the next day in Changsha
+    ahead = datetime.now(timezone.utc).date() + timedelta(days=2)
+    late_utc = datetime(ahead.year, ahead.month, ahead.day, 23, 35, tzinfo=timezone.utc)
     db.clock = FixedClock(late_utc)
     with db.unit_of_work() as uow:
         org.create_user(uow, "admin", "clock.user", "钟表")
         row = org.assign(uow, "admin", "clock.user", "internal_auditor", "*")
-    assert row.valid_from == date(2026, 11, 26)
+    assert row.valid_from == ahead + timedelta(days=1)
