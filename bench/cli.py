@@ -6,7 +6,12 @@ administrator is also made document_controller so that `cms doc list` reads some
 the SQLAlchemy import so that both see the same load on a shared machine. Prints each command's
 median wall time and its ratio to the import's median (the floor: every command needs SQLAlchemy).
 
-    python bench/cli.py [-n 7]
+The package runs byte-compiled, as an installed copy does (pip compiles it): a cache folder in the
+temporary folder, filled by `cms init`. Under PYTHONDONTWRITEBYTECODE=1 (set on some development
+machines) a work tree's modules would otherwise be compiled from source at every start, some 50-100 ms
+that no installation pays; `--no-bytecode` measures that way.
+
+    python bench/cli.py [-n 7] [--no-bytecode]
 """
 
 from __future__ import annotations
@@ -24,11 +29,14 @@ COMMANDS = (["positions"], ["users", "list"], ["doc", "list"])
 BASELINE = "import sqlalchemy"
 
 
-def environment(folder: Path) -> dict[str, str]:
+def environment(folder: Path, bytecode: bool = True) -> dict[str, str]:
     """A clean installation's settings, as tests/test_readme.py sets them: nothing from the caller's CMS_*."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CMS_")}
     env.update(HOME=str(folder / "home"), CMS_DATA_DIR=str(folder / "data"), CMS_LOCALE="en",
                CMS_SIGNING_KEY=str(folder / "keys" / "signing-key.pem"))
+    if bytecode:  # compiled once, by the first run, into the temporary folder (not the work tree)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(folder / "pycache")
     return env
 
 
@@ -51,9 +59,12 @@ def baseline(env: dict[str, str]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", type=int, default=7, help="runs of each command (default 7)")
-    n = parser.parse_args().n
+    parser.add_argument("--no-bytecode", action="store_true",
+                        help="keep the caller's PYTHONDONTWRITEBYTECODE (then modules compile at every start)")
+    options = parser.parse_args()
+    n = options.n
     with tempfile.TemporaryDirectory(prefix="cms-bench-cli-") as tmp:
-        env = environment(Path(tmp))
+        env = environment(Path(tmp), bytecode=not options.no_bytecode)
         cms(["init"], env)
         cms(["users", "assign", "admin", "document_controller", "--site", "*"], env)
         times: dict[str, list[float]] = {" ".join(c): [] for c in COMMANDS}
@@ -64,7 +75,8 @@ def main() -> None:
                 times[" ".join(command)].append(cms(command, env))
     base = statistics.median(floor)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"{n} runs each, interleaved; {os.cpu_count()} CPUs, load average {load:.1f}")
+    compiled = "source compiled at every start" if env.get("PYTHONDONTWRITEBYTECODE") else "byte-compiled"
+    print(f"{n} runs each, interleaved; {os.cpu_count()} CPUs, load average {load:.1f}; {compiled}")
     print(f"{'command':<32}{'median ms':>10}{'min ms':>9}{'× import':>10}")
     print(f"{'python -c ' + repr(BASELINE):<32}{base * 1000:>10.0f}{min(floor) * 1000:>9.0f}{1.0:>10.2f}")
     for name, series in times.items():

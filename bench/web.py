@@ -12,6 +12,11 @@ an httpx loop could not send more than about 200 requests per second here, less 
 Printed per route: requests per second and p50/p99 latency (medians over the rounds), and each read's
 ratio to hello. Goal: reads at least 0.5 of hello's requests per second, p99 under 50 ms.
 The load generator shares the machine's cores with the server: the ratios are the figure to quote.
+The load is closed (each connection sends its next request when the last one is answered), so a route's p50 is
+about concurrency / its requests per second (Little's law): at 50 connections, p99 under 50 ms needs a route to
+serve well over 1,000 requests per second on one worker. A p99 far above the p50 is a stall of the whole server:
+the garbage collector's full collections were one (100-300 ms each before the app froze its start-up objects,
+web/app.py).
 
 Run: pip install -e ".[bench]"; python bench/web.py [--requests 2000] [--concurrency 50] [--rounds 3]
 """

@@ -29,6 +29,20 @@ PG_URL = os.environ.get("CMS_TEST_DATABASE_URL")
 TEST_AUDIT_KEY = "test-audit-key-not-secret"
 TEST_COMPANY_NAME = "湖南示范制造有限公司"
 requires_postgres = pytest.mark.skipif(not PG_URL, reason="needs PostgreSQL: set CMS_TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)")
+# the fixtures that hand a test the database of the run (CMS_TEST_DATABASE_URL's server, else SQLite)
+DATABASE_FIXTURES = {"db", "empty_db"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """On PostgreSQL, only the tests that use its database run: through a database fixture, or marked
+    `postgres`. The others (pure functions, and the tests that make their own fresh SQLite installation as a
+    new user does: the README tour, the demo, the wheel) would repeat the SQLite run unchanged."""
+    if not PG_URL:
+        return
+    repeat = pytest.mark.skip(reason="uses no database of CMS_TEST_DATABASE_URL: the SQLite run covers it")
+    for item in items:
+        if not DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())) and item.get_closest_marker("postgres") is None:
+            item.add_marker(repeat)
 
 
 def pytest_report_header(config):
@@ -148,7 +162,6 @@ def settings(db) -> Settings:
 def company(db) -> dict[str, list[str]]:
     """The demo company (cms_workflows.demo.company): {position: [usernames]} as seeded."""
     from cms_workflows.org import queries as org_queries
-    from cms_workflows.org import service as org
 
     with db.read() as session:
         holders: dict[str, list[str]] = {}

@@ -1,8 +1,9 @@
 """What a simple `cms` command loads (issue 15 item 9), and the progress bars (item 10).
 
 Start-up time is not asserted (no timing assertions: bench/cli.py measures it); what makes it slow is:
-a simple command must not import Alembic, pandas, matplotlib, Prefect, Rich or the Word libraries,
-nor the command modules it does not run. Checked in a real process on a real, initialised database.
+a simple command must not import Alembic, pandas, matplotlib, Prefect, Rich, pydantic-settings or the
+Word libraries, nor the command modules it does not run, nor the model modules of other domains (each
+SQLModel class costs milliseconds to build). Checked in a real process on a real, initialised database.
 """
 
 from __future__ import annotations
@@ -11,10 +12,13 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-HEAVY = ("alembic", "pandas", "numpy", "matplotlib", "prefect", "rich", "openpyxl", "fastapi")
+from cms_workflows.bootstrap import MODEL_MODULES
+
+HEAVY = ("alembic", "pandas", "numpy", "matplotlib", "prefect", "rich", "openpyxl", "fastapi", "pydantic_settings")
 WORD = ("docx", "docxtpl", "jinja2")  # the Word libraries: documents.rendering imports them where it renders
 
 # runs `cms ARGS` as `python -m cms_workflows.cli` does, then prints which modules it loaded
@@ -62,6 +66,15 @@ def test_a_simple_command_imports_no_heavy_library(installation, args):
     own = {"positions": "org", "users": "org", "doc": "documents", "whoami": "identity"}[args[0]]
     cli_modules = {m.rsplit(".", 1)[1] for m in modules if m.startswith("cms_workflows.cli.")}
     assert cli_modules - {own, "identity", "main", "help", "common", "credentials", "__main__"} == set(), cli_modules
+    # only the models it reads: the organisation, and with a sign-in the credentials and the trail
+    needs = {"cms_workflows.org.models"}
+    if args != ("positions",):  # the one of these that reads no sign-in
+        needs |= {"cms_workflows.identity.models", "cms_workflows.audit.models"}
+    if args[0] == "doc":
+        needs.add("cms_workflows.documents.models")
+    assert {m for m in MODEL_MODULES if m in modules} == needs
+    if args[0] == "doc":  # the register's reads, not its output: rendering and limits load where a file is made
+        assert {"cms_workflows.documents.output", "cms_workflows.documents.rendering"} & modules == set()
 
 
 def test_the_schema_check_without_alembic_agrees_with_alembic():
@@ -91,6 +104,58 @@ def test_an_old_schema_is_still_refused_without_alembic(installation):
         with sqlite3.connect(db) as conn:
             conn.execute("UPDATE alembic_version SET version_num = ? WHERE version_num = 'an_older_one'", (head,))
     assert loaded(installation, "positions")[0] == 0
+
+
+@pytest.mark.parametrize("module", MODEL_MODULES)
+def test_a_models_module_alone_brings_the_tables_its_foreign_keys_name(module):
+    """Commands import only the models they use (bootstrap no longer imports them all), and a flush resolves
+    every foreign key of the rows it writes: a models module imports the modules of the tables they name."""
+    probe = ("import importlib, sys\n"
+             "from sqlmodel import SQLModel\n"
+             "before = set(SQLModel.metadata.tables)\n"
+             "importlib.import_module(sys.argv[1])\n"
+             "for name in sorted(set(SQLModel.metadata.tables) - before):\n"
+             "    for fk in SQLModel.metadata.tables[name].foreign_keys:\n"
+             "        fk.column  # raises NoReferencedTableError when the table it names is not loaded\n")
+    r = subprocess.run([sys.executable, "-c", probe, module], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+
+
+def test_the_complete_registry_is_there_when_asked_for():
+    """`bootstrap.metadata` (migrations/env.py, tests) still holds every table of every models module."""
+    probe = ("import sys\n"
+             "from cms_workflows.bootstrap import MODEL_MODULES, metadata\n"
+             "assert all(m in sys.modules for m in MODEL_MODULES)\n"
+             "print(len(metadata.tables))\n")
+    r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    from sqlmodel import SQLModel
+
+    from cms_workflows.bootstrap import metadata
+
+    assert metadata is SQLModel.metadata and int(r.stdout) == len(metadata.tables)
+
+
+def test_settings_read_the_environment_as_pydantic_settings_did(monkeypatch):
+    """core.config reads CMS_* itself (pydantic-settings cost a tenth of a second of every start): the
+    field's name in any letter case, converted and validated; other CMS_* variables ignored; overrides win."""
+    import pydantic
+
+    from cms_workflows.core.config import get_settings
+
+    for name in [n for n in os.environ if n.upper().startswith("CMS_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("CMS_DATA_DIR", "/srv/cms")
+    monkeypatch.setenv("cms_locale", "en")
+    monkeypatch.setenv("CMS_WEB_THREADS", "12")
+    monkeypatch.setenv("CMS_LIMIT_MAX_ROWS", "5")  # core.limits' own
+    settings = get_settings(database_url=None)
+    assert (settings.data_dir, settings.locale, settings.web_threads) == (Path("/srv/cms"), "en", 12)
+    assert settings.resolved_database_url() == f"sqlite:///{Path('/srv/cms/cms.db').resolve()}"
+    assert get_settings(locale="zh-CN").locale == "zh-CN"
+    monkeypatch.setenv("CMS_WEB_THREADS", "100")  # above its bound
+    with pytest.raises(pydantic.ValidationError):
+        get_settings()
 
 
 def test_help_lists_every_command_though_they_load_lazily():

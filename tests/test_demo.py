@@ -27,6 +27,7 @@ def test_cms_demo_runs_end_to_end_and_its_evidence_verifies(tmp_path):
     assert f"files/{hashlib.sha256(policy.read_bytes()).hexdigest()}" in members
     assert {p.name for p in (tmp_path / "demo" / "documents").glob("*.docx")} >= {
         "HN01-PR-001-A-superseded.docx", "HN01-PR-001-B.docx", "HN02-PR-001-C.docx", "CMS-EX-001-A.docx"}
+    _revisions_carry_their_own_dates(tmp_path / "demo" / "documents" / "HN01-PR-001-B.docx")
     _the_pdca_year_ran(tmp_path / "demo", r.stdout)
     _the_year_opens_in_the_web_app(tmp_path / "demo", r.stdout)
     # running it again starts from a fresh database in the same folder
@@ -41,6 +42,14 @@ def test_demo_refuses_a_folder_it_did_not_create(tmp_path):
     r = subprocess.run([sys.executable, "-m", "cms_workflows.cli", "demo", "--dir", str(tmp_path)], capture_output=True, text=True, env=env)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert (tmp_path / "precious.txt").read_text() == "keep me"
+
+
+def _revisions_carry_their_own_dates(revision_b) -> None:
+    """Issue 13: the procedure's revision A (January) and B (July) are dated apart in B's revision history."""
+    history = next(t for t in Document(revision_b).tables if t.rows[0].cells[0].text == "版本")
+    column = [c.text for c in history.rows[0].cells].index("日期")
+    dated = {row.cells[0].text: row.cells[column].text for row in history.rows[1:]}
+    assert set(dated) == {"A", "B"} and dated["A"] < dated["B"], dated
 
 
 def _the_pdca_year_ran(folder, out: str) -> None:

@@ -20,6 +20,8 @@ from cms_workflows.org import service as org
 from tests.conftest import _pg_admin_engine, make_settings, requires_postgres
 from tests.test_checkpoints import with_signing_key
 
+pytestmark = pytest.mark.postgres
+
 
 @pytest.fixture
 def split_roles(tmp_path):

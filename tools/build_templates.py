@@ -427,15 +427,6 @@ def build(content) -> bytes:
     return _fixed_zip(out.getvalue())
 
 
-# docProps/app.xml of a template: python-docx's default names "Microsoft Macintosh Word" 14.0 as its writer
-APP_XML = (b"<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n"
-           b'<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties" '
-           b'xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes">'
-           b"<Application>cms_workflows</Application><DocSecurity>0</DocSecurity></Properties>")
-# parts of python-docx's default template that a controlled document has no use for
-DROPPED_RELATIONSHIPS = ("/metadata/thumbnail", "/relationships/customXml")
-
-
 def _clean_package(doc) -> None:
     """A clean base (issue 13, item 5): what python-docx's default template says about itself goes.
 
@@ -444,27 +435,12 @@ def _clean_package(doc) -> None:
     last-printed date (nothing was printed). The theme's East Asian language is zh-CN (the default says
     ja-JP, so Word could pick Japanese glyph forms for Chinese text). The thumbnail (a picture of an empty
     page) and the bibliography part go; app.xml names this tool, not Mac Word 2010."""
-    core = doc.core_properties._element
-    for child in list(core):
-        core.remove(child)
+    word_parts.clean_package(doc)
     props = doc.core_properties
     props.revision = 1
     props.created = props.modified = FIXED_TIME
-
     theme_lang = doc.settings.element.find(qn("w:themeFontLang"))
     theme_lang.set(qn("w:eastAsia"), "zh-CN")
-    for lang in doc.styles.element.iter(qn("w:lang")):
-        if lang.get(qn("w:eastAsia")) not in (None, "zh-CN"):
-            lang.set(qn("w:eastAsia"), "zh-CN")
-
-    package = doc.part.package
-    for owner in (package, doc.part):
-        for r_id, rel in list(owner.rels.items()):
-            if rel.reltype.endswith(DROPPED_RELATIONSHIPS):
-                owner.rels.pop(r_id)
-    for part in package.iter_parts():
-        if part.partname == "/docProps/app.xml":
-            part._blob = APP_XML
 
 
 def _fixed_zip(data: bytes) -> bytes:

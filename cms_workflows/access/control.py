@@ -99,7 +99,7 @@ def positions_counting_at(held: list[tuple[str, str]], site: str) -> list[str]:
 class DecisionTable:
     """One user's permissions: for each site asked about, (object type, action) -> granting position."""
 
-    __slots__ = ("by_site", "assignments", "policy", "user_known_active")
+    __slots__ = ("by_site", "assignments", "policy", "user_known_active", "derived")
 
     def __init__(self, policy: Policy, assignments: list[tuple[str, str]]) -> None:
         self.policy = policy
@@ -107,6 +107,9 @@ class DecisionTable:
         self.by_site: dict[str, dict[tuple[str, str], str]] = {}
         # the user was seen to exist and be active (a deactivation changes the org version, dropping the table)
         self.user_known_active = bool(assignments)
+        # answers a caller derived from this table's decisions alone (e.g. the register's readable (type, site)
+        # pairs): they live and die with the table, i.e. per user, policy, org version and day
+        self.derived: dict[Any, Any] = {}
 
     def for_site(self, site: str) -> dict[tuple[str, str], str]:
         table = self.by_site.get(site)
@@ -294,6 +297,13 @@ def held_positions(uow, username: str) -> list[tuple[str, str]]:
     """(position, site) the user holds today, in the positions' order: the decision table's, which is cached
     per org version (a hot path's alternative to asking the directory)."""
     return get_access().table(uow, username).assignments
+
+
+def derived(uow, username: str) -> dict:
+    """Where a hot read keeps what it derived from the user's decisions (every one taken by `check`): dropped
+    with the user's decision table, so with every org change (assignments, deactivations: the org version), a
+    new day or another policy. Within a unit of work that changed the org it is a fresh dict each time."""
+    return get_access().table(uow, username).derived
 
 
 def holders(uow, position: str, site: str) -> list[str]:

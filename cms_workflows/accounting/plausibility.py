@@ -37,7 +37,7 @@ def physical_ranges() -> dict:
             "gases": entry(data["gases"])}
 
 
-def _fmt(x: float) -> str:
+def magnitude(x: float) -> str:
     """A magnitude in a message: up to 4 significant digits, thousands separated (380,000; 0.0038)."""
     x = float(x)
     if not np.isfinite(x):
@@ -52,7 +52,7 @@ def _times(ratio: float) -> str:
     ratio = float(ratio)
     if not np.isfinite(ratio) or ratio <= 0 or ratio >= 1e15 or ratio <= 1e-15:
         return f"{ratio:.3g}×"
-    return f"{_fmt(float(round(ratio)))}×" if ratio >= 1 else f"1/{_fmt(float(round(1 / ratio)))}×"
+    return f"{magnitude(float(round(ratio)))}×" if ratio >= 1 else f"1/{magnitude(float(round(1 / ratio)))}×"
 
 
 def check(out: pd.DataFrame, qty: np.ndarray, ctx, bad: np.ndarray, problems: list[dict],
@@ -78,7 +78,7 @@ def check(out: pd.DataFrame, qty: np.ndarray, ctx, bad: np.ndarray, problems: li
         return unit_codes[i]
 
     def in_row_unit(i, reference_value: float) -> str:
-        return _fmt(reference_value / to_ref[i])
+        return magnitude(reference_value / to_ref[i])
 
     keys = pd.DataFrame({"site": out["site"].astype(str), "facility": out["facility"].astype(str),
                          "material": out["material"].astype(str), "dimension": dims})
@@ -97,7 +97,7 @@ def check(out: pd.DataFrame, qty: np.ndarray, ctx, bad: np.ndarray, problems: li
         judged = ok & np.isfinite(med) & (med > 0) & (qty > 0)
         for i in np.flatnonzero(judged):
             r = ratio[i]
-            params = {"value": _fmt(qty[i]), "unit": unit_of(i), "usual": in_row_unit(i, med[i]), "times": _times(r)}
+            params = {"value": magnitude(qty[i]), "unit": unit_of(i), "usual": in_row_unit(i, med[i]), "times": _times(r)}
             if ctx.plausibility and (r >= REFUSE_RATIO or r <= 1 / REFUSE_RATIO):
                 findings.setdefault(i, []).append(("outlier_history", params))
             elif r >= ctx.outlier_ratio or r <= 1 / ctx.outlier_ratio:  # (the key's text predates units in it)
@@ -117,7 +117,7 @@ def check(out: pd.DataFrame, qty: np.ndarray, ctx, bad: np.ndarray, problems: li
             if size[j] < MIN_NEIGHBOURS:
                 continue
             r = ref[i] / median[j]
-            params = {"value": _fmt(qty[i]), "unit": unit_of(i), "usual": in_row_unit(i, median[j]),
+            params = {"value": magnitude(qty[i]), "unit": unit_of(i), "usual": in_row_unit(i, median[j]),
                       "times": _times(r), "count": int(size[j])}
             if r >= REFUSE_RATIO or r <= 1 / REFUSE_RATIO:
                 findings.setdefault(i, []).append(("outlier_in_file", params))
@@ -172,8 +172,8 @@ def _out_of_range(out: pd.DataFrame, qty: np.ndarray, ref: np.ndarray, dims: np.
         if rng is None or rng[0] != dims[i] or ref[i] <= rng[1]:
             continue
         findings.setdefault(i, []).append(("outside_physical_range", {
-            "value": _fmt(qty[i]), "unit": unit_codes[i], "material": m, "converted": _fmt(ref[i] / units.to_reference(rng[2])),
-            "range_unit": rng[2], "max": _fmt(rng[3])}))
+            "value": magnitude(qty[i]), "unit": unit_codes[i], "material": m, "converted": magnitude(ref[i] / units.to_reference(rng[2])),
+            "range_unit": rng[2], "max": magnitude(rng[3])}))
 
 
 def _emit(findings: dict, soft: dict, rows: np.ndarray, ctx, problems: list[dict], warnings: list[dict],

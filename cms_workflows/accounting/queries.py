@@ -100,16 +100,23 @@ def template(uow, username: str, periods: list[str], site: str | None = None, fm
         return importing.write_template(rows, fmt)
     from cms_workflows.accounting import template_workbook  # openpyxl styles: only when a workbook is asked for
 
-    return template_workbook.workbook(uow, rows, periods, lib)
+    return template_workbook.workbook(uow, rows, periods, lib, live_quantities(uow, sorted({r["site"] for r in rows})))
 
 
 # ------------------------------------------------------------------ activity rows
 
-def history(uow) -> pd.DataFrame:
-    """Median quantity per facility/material/unit of the live rows: the outlier warnings' yardstick."""
+def live_quantities(uow, sites: list[str] | None = None) -> pd.DataFrame:
+    """The live monthly rows' quantities (site, facility, material, unit, quantity), of `sites` or all."""
     q = select(Activity.site, Activity.facility, Activity.material, Activity.unit, Activity.quantity) \
         .where(Activity.replaced_by_import.is_(None))
-    frame = pd.DataFrame(uow.execute(q).all(), columns=["site", "facility", "material", "unit", "quantity"])
+    if sites is not None:
+        q = q.where(Activity.site.in_(sites))
+    return pd.DataFrame(uow.execute(q).all(), columns=["site", "facility", "material", "unit", "quantity"])
+
+
+def history(uow) -> pd.DataFrame:
+    """Median quantity per facility/material/unit of the live rows: the outlier warnings' yardstick."""
+    frame = live_quantities(uow)
     if frame.empty:
         return frame.assign(median=[])
     return frame.groupby(["site", "facility", "material", "unit"])["quantity"].median().rename("median").reset_index()

@@ -17,7 +17,7 @@ from sqlmodel import select
 from cms_workflows.accounting import importing, plausibility, production, units
 from cms_workflows.accounting.factors import categories
 from cms_workflows.accounting.names import material_name
-from cms_workflows.accounting.models import Activity, ProductionOutput
+from cms_workflows.accounting.models import ProductionOutput
 from cms_workflows.core import exports
 from cms_workflows.core.i18n import current_locale, normalize, pick, t
 
@@ -29,23 +29,10 @@ MAX_WIDTH = 60
 
 # ------------------------------------------------------------------ what the hints say
 
-def usual_ranges(uow, sites: list[str]) -> pd.DataFrame:
-    """The live monthly quantities of the sites' facilities (site, facility, material, unit, quantity): the
-    history the plausibility check compares an import with, summarised as each row's hint."""
-    q = select(Activity.site, Activity.facility, Activity.material, Activity.unit, Activity.quantity).where(
-        Activity.replaced_by_import.is_(None), Activity.site.in_(sites))
-    return pd.DataFrame(uow.execute(q).all(), columns=["site", "facility", "material", "unit", "quantity"])
-
-
 def recorded_outputs(uow, sites: list[str], periods: list[str]) -> dict[tuple[str, str], tuple]:
     """(site, period) -> (product_t, value_10k_cny) already recorded: shown beside the production rows."""
     q = select(ProductionOutput).where(ProductionOutput.site.in_(sites), ProductionOutput.period.in_(periods))
     return {(o.site, o.period): (o.product_t, o.value_10k_cny) for o in uow.exec(q)}
-
-
-def _num(x: float) -> str:
-    """A figure in a hint: up to 4 significant digits, thousands separated."""
-    return f"{float(f'{float(x):.4g}'):,}".removesuffix(".0")
 
 
 def _maximum(material: str, unit: str, method: str) -> float | None:
@@ -83,12 +70,12 @@ def hint(row: dict, history: list[tuple[str, float]], method: str) -> str:
                 values.append(qty * units.to_reference(u) / units.to_reference(unit))
     if values:
         s = pd.Series(values)
-        text = t("accounting.template.hint.usual", unit=unit, count=len(s), low=_num(s.min()), high=_num(s.max()),
-                 median=_num(s.median()))
+        text = t("accounting.template.hint.usual", unit=unit, count=len(s), low=plausibility.magnitude(s.min()), high=plausibility.magnitude(s.max()),
+                 median=plausibility.magnitude(s.median()))
     else:
         text = t("accounting.template.hint.no_history", unit=unit)
     top = _maximum(row["material"], unit, method)
-    return text + (t("accounting.template.hint.maximum", max=_num(top), unit=unit) if top is not None else "")
+    return text + (t("accounting.template.hint.maximum", max=plausibility.magnitude(top), unit=unit) if top is not None else "")
 
 
 def data_source_choices(locale: str) -> list[str]:
@@ -101,11 +88,12 @@ def data_source_choices(locale: str) -> list[str]:
 
 # ------------------------------------------------------------------ the workbook
 
-def workbook(uow, rows: list[dict], periods: list[str], lib) -> bytes:
-    """The template workbook of `rows` (importing.template_rows) in the user's language."""
+def workbook(uow, rows: list[dict], periods: list[str], lib, quantities: pd.DataFrame) -> bytes:
+    """The template workbook of `rows` (importing.template_rows) in the user's language; `quantities` are
+    the sites' live monthly rows (queries.live_quantities), summarised as each row's usual range."""
     locale = normalize(current_locale())
     sites = sorted({r["site"] for r in rows})
-    history = by_line(usual_ranges(uow, sites))
+    history = by_line(quantities)
     methods = {code: info["method"] for code, info in lib.materials().items()}
     names = {code: material_name(code, locale) for code in lib.materials()}
     wb = exports.editable_workbook()
@@ -195,9 +183,9 @@ def _production_sheet(ws, sites: list[str], periods: list[str], recorded: dict, 
         exports.put_text(ws.cell(row=n, column=2), r["period"])
         before = recorded.get((r["site"], r["period"]))
         if before is not None:
-            value = "—" if before[1] is None else _num(before[1])
+            value = "—" if before[1] is None else plausibility.magnitude(before[1])
             exports.put_text(ws.cell(row=n, column=5), t("accounting.template.hint.recorded", locale=locale,
-                                              product=_num(before[0]), value=value))
+                                              product=plausibility.magnitude(before[0]), value=value))
     _lock(ws, len(header), len(rows) + 1, [3, 4], PatternFill("solid", fgColor=LOCKED_FILL),
           PatternFill("solid", fgColor=EDIT_FILL))
     last = len(rows) + 1 + SPARE_ROWS

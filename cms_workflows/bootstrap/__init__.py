@@ -1,6 +1,9 @@
 """The one wiring place.
 
-- Every models module is imported here, so SQLModel.metadata is complete (migrations, tests).
+- `metadata` is the complete model registry (migrations, tests): asking for it imports every models
+  module. Nothing else does: a command imports the models it uses through its own domain modules
+  (issue 15: building all ~60 model classes was a third of a simple command's start). A models
+  module imports the modules whose tables its foreign keys name, so its rows can always be written.
 - `configure()` connects the layers that must not import each other: access reads the
   organisation through org's directory. The CLI, the demo, the tests and (later) the web app
   and the flows call it once at start.
@@ -12,22 +15,33 @@
 
 from __future__ import annotations
 
-from sqlmodel import SQLModel
+MODEL_MODULES = (
+    "cms_workflows.accounting.models",
+    "cms_workflows.audit.checkpoint_models",
+    "cms_workflows.audit.models",
+    "cms_workflows.documents.models",
+    "cms_workflows.identity.models",
+    "cms_workflows.org.models",
+    "cms_workflows.processes.models",
+    "cms_workflows.registers.models",
+    "cms_workflows.registers.performance_models",
+    "cms_workflows.registers.operations_models",
+    "cms_workflows.registers.people_models",
+    "cms_workflows.tasks.models",
+)
 
-import cms_workflows.accounting.models  # noqa: F401
-import cms_workflows.audit.checkpoint_models  # noqa: F401
-import cms_workflows.audit.models  # noqa: F401
-import cms_workflows.documents.models  # noqa: F401
-import cms_workflows.identity.models  # noqa: F401
-import cms_workflows.org.models  # noqa: F401
-import cms_workflows.processes.models  # noqa: F401
-import cms_workflows.registers.models  # noqa: F401
-import cms_workflows.registers.performance_models  # noqa: F401
-import cms_workflows.registers.operations_models  # noqa: F401
-import cms_workflows.registers.people_models  # noqa: F401
-import cms_workflows.tasks.models  # noqa: F401
 
-metadata = SQLModel.metadata
+def __getattr__(name: str):
+    """`from cms_workflows.bootstrap import metadata`: SQLModel.metadata with every models module imported."""
+    if name != "metadata":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    from sqlmodel import SQLModel
+
+    for module in MODEL_MODULES:
+        importlib.import_module(module)
+    return SQLModel.metadata
 
 
 def configure() -> None:

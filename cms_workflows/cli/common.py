@@ -81,7 +81,7 @@ def database(check_schema: bool = True):
     from cms_workflows.bootstrap import configure
     from cms_workflows.core.db import Database, migration_heads
 
-    configure()  # complete model registry; access reads the organisation through org
+    configure()  # access reads the organisation through org (each command imports the models it uses)
     if check_schema:
         _require_sqlite_file()
     db = Database.from_settings()

@@ -1,15 +1,22 @@
-"""Settings from the environment (CMS_*). Built on demand, never at import time."""
+"""Settings from the environment (CMS_*). Built on demand, never at import time.
+
+A plain pydantic model filled from the environment here, not a pydantic-settings BaseSettings: every
+`cms` command reads its settings, and importing pydantic-settings cost about 0.1 s of each simple
+command's start (issue 15). It read them the same way: CMS_ + the field's name, in any letter case,
+validated and converted by the model; unknown CMS_* variables are ignored."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+PREFIX = "cms_"
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CMS_", extra="ignore")
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="ignore")
 
     data_dir: Path = Field(default=Path("cms-data"), description="database file, document store, keys")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default: SQLite file in data_dir")
@@ -41,5 +48,12 @@ class Settings(BaseSettings):
         return self.data_dir / "files"
 
 
+def environment() -> dict[str, str]:
+    """The CMS_* variables by field name (CMS_DATA_DIR -> data_dir), whatever their letter case."""
+    return {name.lower()[len(PREFIX):]: value for name, value in os.environ.items()
+            if name.lower().startswith(PREFIX)}
+
+
 def get_settings(**overrides) -> Settings:
-    return Settings(**overrides)
+    """The settings now: `overrides`, else the environment, else the defaults."""
+    return Settings(**{**environment(), **overrides})

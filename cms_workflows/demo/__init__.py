@@ -53,7 +53,7 @@ def run(directory: Path, echo=print, *, via_flows: bool = True, sites: int = 2, 
     from cms_workflows.demo import accounting as demo_accounting, company as demo_company, documents as demo_documents
     from cms_workflows.demo import registers as demo_registers
     from cms_workflows.demo import year as demo_year
-    from cms_workflows.core.clock import FixedClock
+    from cms_workflows.core.clock import Clock, FixedClock
     from cms_workflows.core.config import get_settings
     from cms_workflows.core.db import Database
     from cms_workflows.core.i18n import t
@@ -72,9 +72,9 @@ def run(directory: Path, echo=print, *, via_flows: bool = True, sites: int = 2, 
         checkpoints.create_signing_key(settings, signing_key)
     # the demo plays its own calendar: the data year is last year, the PDCA year this one, January to
     # December (demo.year), on the installation's clock
-    process_year = date.today().year
+    process_year = Clock(settings.timezone).today().year  # the installation's year, not the host's
     db = Database(settings.resolved_database_url(), settings=settings,
-                  clock=FixedClock(datetime(process_year, 1, 5, 9, 0)))
+                  clock=FixedClock(datetime(process_year, 1, 5, 9, 0), settings.timezone))
     year = process_year - 1
 
     echo(t("demo.step_init", url=db.url))
@@ -113,7 +113,8 @@ def run(directory: Path, echo=print, *, via_flows: bool = True, sites: int = 2, 
     on_progress(5, STEPS)
 
     echo(t("demo.step_processes", year=process_year))
-    made = demo_year.play(db, year, echo=lambda line: echo("  " + line), via_flows=via_flows, plants=plants)
+    made = demo_year.play(db, year, echo=lambda line: echo("  " + line), via_flows=via_flows, plants=plants,
+                          procedure=documents["procedure"])
     demo_documents.write_files(db, directory / "documents", documents["procedure"], echo=lambda line: echo("  " + line))
     on_progress(6, STEPS)
 

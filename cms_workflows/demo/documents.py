@@ -6,6 +6,7 @@ every controlled file written out (the processes' reports among them, `demo.proc
 from __future__ import annotations
 
 import io
+import json
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -102,11 +103,20 @@ def _procedure(db, echo) -> str:
     _do(db, doc_approval.decide, GM, procedure, "approve", "同意发布", expect="approve")
     _do(db, docs.make_effective, DOC_CONTROL, procedure)
     _do(db, distribution.distribute, DOC_CONTROL, procedure, [("energy_engineer", "HN01"), ("quality_system_engineer", "HN01")])
-    _do(db, docs.edit, HN01_AUTHOR, procedure, change_reason="增加电子文件的备份要求",
-        content={"sections": [*sections, {"heading": "电子文件的备份", "text": "受控电子文件每日自动备份，备份介质异地保存。"}]})
-    _route(db, procedure, HN01_AUTHOR, [(HN01_REVIEWER, "同意")])
     echo(t("demo.doc_procedure", number=procedure))
     return procedure
+
+
+def revise_procedure(db, procedure: str, echo) -> None:
+    """Later in the year (the year's calendar calls it): the procedure is changed (revision B) while A stays
+    effective, and released again (A superseded); the revision history carries each revision's own date."""
+    with db.read() as session:
+        current = doc_queries.effective_revision(session, doc_queries.get_document(session, procedure))
+    sections = [*json.loads(current.content)["sections"],
+                {"heading": "电子文件的备份", "text": "受控电子文件每日自动备份，备份介质异地保存。"}]
+    _do(db, docs.edit, HN01_AUTHOR, procedure, change_reason="增加电子文件的备份要求", content={"sections": sections})
+    _route(db, procedure, HN01_AUTHOR, [(HN01_REVIEWER, "同意")])
+    echo(t("demo.doc_procedure_revised", number=procedure))
 
 
 def _existing_and_external(db, out_dir: Path, echo) -> None:

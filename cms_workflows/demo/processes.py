@@ -52,6 +52,7 @@ def run(y) -> dict:
     internal_audits_stamping(y, [n for site, n in audits.items() if kind(site) == "stamping"])
     monthly_data(y, 7)
     corrective_actions_closed(y, found)
+    procedure_revised(y)
     for month in (8, 9, 10):
         monthly_data(y, month)
     made["compliance"], made["compliance_nc"] = compliance_evaluation(y)
@@ -63,6 +64,16 @@ def run(y) -> dict:
     y.on(12, 31)
     y.sweep()
     return made
+
+
+def procedure_revised(y) -> None:
+    """In July the document control procedure released in January gets its revision B (issue 13: the two
+    revisions carry their own dates in the revision history, not the same day)."""
+    from cms_workflows.demo import documents
+
+    if y.procedure:
+        y.on(7, 20)
+        documents.revise_procedure(y.db, y.procedure, y.echo)
 
 
 # ---------------------------------------------------------------- the recurring data collection

@@ -20,10 +20,12 @@ from cms_workflows.core.clock import FixedClock
 
 
 class DemoYear:
-    def __init__(self, db, data_year: int, echo, *, via_flows: bool = True, plants=None) -> None:
+    def __init__(self, db, data_year: int, echo, *, via_flows: bool = True, plants=None,
+                 procedure: str | None = None) -> None:
         from cms_workflows.demo import company
 
         self.db, self.data_year, self.year = db, data_year, data_year + 1
+        self.procedure = procedure  # the document-control scene's procedure, revised during the year
         self.echo, self.via_flows = echo, via_flows
         self.plants = plants or company.SITES  # (code, Chinese name, English name) of each plant
         self.sites = [code for code, _zh, _en in self.plants]
@@ -137,7 +139,7 @@ def prepare_prefect(home) -> None:
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 
-def play(db, data_year: int, echo, *, via_flows: bool = True, plants=None) -> dict:
+def play(db, data_year: int, echo, *, via_flows: bool = True, plants=None, procedure: str | None = None) -> dict:
     """The PDCA year of the process year after `data_year`; echoes what it made and returns the numbers."""
     from cms_workflows.core.i18n import t
     from cms_workflows.demo import processes
@@ -145,7 +147,7 @@ def play(db, data_year: int, echo, *, via_flows: bool = True, plants=None) -> di
 
     if via_flows:
         prepare_prefect(db.settings.data_dir / "prefect")
-    year = DemoYear(db, data_year, echo, via_flows=via_flows, plants=plants)
+    year = DemoYear(db, data_year, echo, via_flows=via_flows, plants=plants, procedure=procedure)
     made = processes.run(year)
     with db.read() as uow:
         found = list(reversed(queries.list_cases(uow, "gm")))

@@ -34,13 +34,6 @@ from cms_workflows.documents.word_parts import (APPROVAL_COLUMNS, BODY_FONTS, CO
                                                 HISTORY_COLUMNS, TEXT_WIDTH_CM)
 
 WORD_SUFFIX = ".docx"
-# what a copy made by the system has no use for: a thumbnail of the uncontrolled original, custom XML
-DROPPED_RELATIONSHIPS = ("/metadata/thumbnail", "/relationships/customXml")
-APP_XML = (b"<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n"
-           b'<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties" '
-           b'xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes">'
-           b"<Application>cms_workflows</Application><DocSecurity>0</DocSecurity></Properties>")
-
 
 # ---------------------------------------------------------------- the three files
 
@@ -273,25 +266,12 @@ def _run(paragraph, text: str, bold: bool = False, size=None, fonts=BODY_FONTS):
 def _finish(doc, context: dict, meta: rendering.FileMeta) -> bytes:
     """File properties as a rendered revision's (rendering.render): the revision's identity, people's names,
     its own dates; nothing the legacy file said about itself (its author, its 2013 creation, last printed)."""
-    core = doc.core_properties._element
-    for child in list(core):
-        core.remove(child)
+    word_parts.clean_package(doc)
     props = doc.core_properties
     author, last_modified_by = rendering.people(context, meta)
     props.title, props.identifier, props.version, props.revision = meta.title, meta.number, meta.label, meta.seq
     props.author, props.last_modified_by, props.subject = author, last_modified_by, meta.subject
     props.language, props.created, props.modified = meta.language, _utc(meta.created), _utc(meta.modified)
-    package = doc.part.package
-    for owner in (package, doc.part):
-        for r_id, rel in list(owner.rels.items()):
-            if rel.reltype.endswith(DROPPED_RELATIONSHIPS):
-                owner.rels.pop(r_id)
-    for part in package.iter_parts():
-        if part.partname == "/docProps/app.xml":
-            part._blob = APP_XML
-    for lang in doc.styles.element.iter(qn("w:lang")):
-        if lang.get(qn("w:eastAsia")) not in (None, "zh-CN"):
-            lang.set(qn("w:eastAsia"), "zh-CN")
     return _save(doc, meta.modified)
 
 

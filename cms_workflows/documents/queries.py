@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import NamedTuple
 
-from sqlalchemy import and_, bindparam, exists, func, or_, tuple_
+from sqlalchemy import String, and_, bindparam, exists, func, or_, text
 from sqlalchemy import select as core_select
 from sqlmodel import select
 
@@ -18,7 +18,7 @@ from cms_workflows import access
 from cms_workflows.access import COMPANY_WIDE, Grant, Resource
 from cms_workflows.core.errors import AccessDenied, NotFound
 from cms_workflows.core.i18n import t
-from cms_workflows.documents import output, registry
+from cms_workflows.documents import registry
 from cms_workflows.documents.models import Decision, Document, PeriodicReview, Revision, RouteStep, StepReviewer
 from cms_workflows.documents.states import OPEN_STATES, REVISION, DocumentStatus
 
@@ -126,6 +126,8 @@ class DueReview:
 
 def due(uow, username: str, by: date | None = None) -> list[DueReview]:
     """Active documents whose periodic review falls on or before `by` (default today) that the user may read."""
+    from cms_workflows.documents import output  # here: it brings the Word rendering, which most reads never need
+
     by = output.today_or(uow, by)
     out = []
     q = select(Document).where(Document.status == DocumentStatus.ACTIVE, Document.next_review_due != None,  # noqa: E711
@@ -196,39 +198,118 @@ def list_documents(uow, username: str, *, doc_type: str | None = None, site: str
     return [(doc, by_id.get(doc.effective_revision_id), opened.get(doc.id)) for doc in readable]
 
 
-# The register's page, cut by the database: the permission becomes a WHERE on the (type, site) pairs the user may
-# read (decided once per pair, as list_documents does), the page LIMIT/OFFSET with the total counted in the same
-# statement; the statements are built once (bench/web.py: building them was a large part of a register read).
+# The register's page, cut by the database in ONE statement: the permission becomes a WHERE on the (type, site) pairs
+# the user may read (decided once per pair through require_read, and remembered with the user's access decisions:
+# access.derived), the page LIMIT/OFFSET with the total counted in the same statement, each document's effective
+# and open revision joined to it. Only the columns the register shows are read (a revision's content and rendered
+# context are most of its bytes), and the statements are built once (bench/web.py: building them, reading the
+# whole revision rows in a second statement and deciding every pair on every request were most of a page's cost).
+
+class RegisterDocument(NamedTuple):
+    """A document as the register shows it (read-only, the model's attribute names)."""
+
+    id: int
+    number: str
+    title: str
+    doc_type: str
+    site: str
+    owner_department: str
+    status: str
+    next_review_due: date | None
+    effective_revision_id: int | None
+
+
+class RegisterRevision(NamedTuple):
+    """A revision as the register shows it (read-only, the model's attribute names)."""
+
+    id: int
+    document_id: int
+    label: str
+    status: str
+    author: str
+    change_reason: str
+    round: int
+    submitted_at: object
+    approved_by: str | None
+    approved_at: object
+    effective_date: date | None
+    file_sha256: str | None
+
+
+_DOCUMENTS = Document.__table__
+_EFFECTIVE = Revision.__table__.alias("effective")
+_OPENED = Revision.__table__.alias("opened")
+_REGISTER_COLUMNS = (
+    [_DOCUMENTS.c[name] for name in RegisterDocument._fields]
+    + [_EFFECTIVE.c[name].label(f"effective_{name}") for name in RegisterRevision._fields]
+    + [_OPENED.c[name].label(f"opened_{name}") for name in RegisterRevision._fields])
+_DOC_END = len(RegisterDocument._fields)
+_EFFECTIVE_END = _DOC_END + len(RegisterRevision._fields)
+_OPENED_END = _EFFECTIVE_END + len(RegisterRevision._fields)
 _REGISTER_PAIRS = core_select(Document.doc_type, Document.site).distinct()
-_READABLE = tuple_(Document.doc_type, Document.site).in_(bindparam("pairs", expanding=True))
 _REVISION_IN_STATE = exists().where(
     Revision.document_id == Document.id, Revision.status == bindparam("state"),
     or_(Revision.id == Document.effective_revision_id, Revision.status.in_(OPEN_STATES)))
-_PAGE_REVISIONS = core_select(Revision.__table__).where(
-    Revision.document_id.in_(bindparam("ids", expanding=True)),
-    Revision.id.in_(bindparam("effective", expanding=True)) | Revision.status.in_(OPEN_STATES))
 
 
-def _register_statement(filters: tuple[str, ...]):
-    """The page statement for a set of filters (a few shapes, each built once)."""
-    statement = _REGISTER_STATEMENTS.get(filters)
+def _readable(slots: int):
+    """The documents of `slots` (type, site) pairs, as plain parameters type_0, site_0, …: an expanding IN list
+    was rendered into the statement again on every execution, and the same test as ORs of pairs made SQLite
+    search an index per pair (three times slower). `(a, b) IN (VALUES …)` is SQLite's and PostgreSQL's."""
+    rows = ", ".join(f"(:type_{i}, :site_{i})" for i in range(slots))
+    table = Document.__tablename__
+    return text(f"({table}.doc_type, {table}.site) IN (VALUES {rows})").bindparams(
+        *(bindparam(f"{name}_{i}", type_=String) for i in range(slots) for name in ("type", "site")))
+
+
+def _pair_slots(pairs: list[tuple[str, str]]) -> tuple[int, dict[str, str]]:
+    """The pairs as the parameters of `_readable`: the number of slots a power of two (a few statement shapes
+    whatever the register holds), the last pair repeated in the spare ones; none: a pair no document has."""
+    pairs = pairs or [("", "")]
+    slots = 1 << (len(pairs) - 1).bit_length()
+    params = {}
+    for i in range(slots):
+        params[f"type_{i}"], params[f"site_{i}"] = pairs[min(i, len(pairs) - 1)]
+    return slots, params
+
+
+def _register_conditions(filters: tuple[str, ...], slots: int) -> list:
+    conditions = [_readable(slots)]
+    if "doc_type" in filters:
+        conditions.append(Document.doc_type == bindparam("doc_type"))
+    if "site" in filters:
+        conditions.append(Document.site == bindparam("site"))
+    if "status" in filters:
+        conditions.append(Document.status == bindparam("status"))
+    if "revision_state" in filters:
+        conditions.append(_REVISION_IN_STATE)
+    return conditions
+
+
+def _register_statement(filters: tuple[str, ...], slots: int):
+    """The page statement for a set of filters (a few shapes, each built once); "unpaged": the whole register.
+    The page is cut on the documents alone, then its rows are joined to their revisions; the total is a scalar
+    subquery, computed once (a window count made SQLite carry the rows through a sorter: twice as slow)."""
+    statement = _REGISTER_STATEMENTS.get((filters, slots))
     if statement is None:
-        conditions = [_READABLE]
-        if "doc_type" in filters:
-            conditions.append(Document.doc_type == bindparam("doc_type"))
-        if "site" in filters:
-            conditions.append(Document.site == bindparam("site"))
-        if "status" in filters:
-            conditions.append(Document.status == bindparam("status"))
-        if "revision_state" in filters:
-            conditions.append(_REVISION_IN_STATE)
-        statement = (core_select(*Document.__table__.c, func.count().over().label("total")).where(and_(*conditions))
-                     .order_by(Document.number).limit(bindparam("limit")).offset(bindparam("offset")))
-        _REGISTER_STATEMENTS[filters] = statement
+        conditions = _register_conditions(filters, slots)
+        page = core_select(_DOCUMENTS.c.id, _DOCUMENTS.c.number).where(and_(*conditions)).order_by(_DOCUMENTS.c.number)
+        if "unpaged" not in filters:
+            page = page.limit(bindparam("limit")).offset(bindparam("offset"))
+        page = page.subquery("page")
+        total = (core_select(func.count()).select_from(_DOCUMENTS).where(and_(*conditions))
+                 .correlate(None).scalar_subquery().label("total"))
+        joined = (page.join(_DOCUMENTS, _DOCUMENTS.c.id == page.c.id)
+                  .outerjoin(_EFFECTIVE, _EFFECTIVE.c.id == _DOCUMENTS.c.effective_revision_id)
+                  # a document has at most one open revision: a second is refused (documents.open_revision_exists)
+                  .outerjoin(_OPENED, and_(_OPENED.c.document_id == _DOCUMENTS.c.id,
+                                           or_(*(_OPENED.c.status == s for s in OPEN_STATES)))))
+        statement = core_select(*_REGISTER_COLUMNS, total).select_from(joined).order_by(page.c.number)
+        _REGISTER_STATEMENTS[(filters, slots)] = statement
     return statement
 
 
-_REGISTER_STATEMENTS: dict[tuple[str, ...], object] = {}
+_REGISTER_STATEMENTS: dict[tuple[tuple[str, ...], int], object] = {}
 
 
 class _Pair(NamedTuple):
@@ -239,23 +320,48 @@ class _Pair(NamedTuple):
     number: str = ""
 
 
+def readable_pairs(uow, username: str) -> list[tuple[str, str]]:
+    """The register's (type, site) pairs the user may read. Each is decided by require_read (the access module),
+    once per user's decision table: the answer is kept with it (access.derived), so it goes when the org
+    changes (assignments, deactivations), on a new day or with another policy. A refusal other than a plain
+    "no position grants it" (an unknown site, say) is not kept: it is decided again next time."""
+    remembered = access.derived(uow, username)
+    pairs = []
+    for doc_type, site in uow.connection().execute(_REGISTER_PAIRS):  # a few, whatever the register holds
+        key = ("documents.read", doc_type, site)
+        may = remembered.get(key)
+        if may is None:
+            try:
+                require_read(uow, username, _Pair(doc_type, site))
+                may = remembered[key] = True
+            except AccessDenied as refused:
+                may = False
+                if refused.key == "access.denied":
+                    remembered[key] = False
+        if may:
+            pairs.append((doc_type, site))
+    return pairs
+
+
+def _register_row(row) -> tuple:
+    """(document, effective revision, open revision) of one row of the register statement."""
+    return (RegisterDocument._make(row[:_DOC_END]),
+            RegisterRevision._make(row[_DOC_END:_EFFECTIVE_END]) if row[_DOC_END] is not None else None,
+            RegisterRevision._make(row[_EFFECTIVE_END:_OPENED_END]) if row[_EFFECTIVE_END] is not None else None)
+
+
 def register_page(uow, username: str, *, doc_type: str | None = None, site: str | None = None,
-                  state: str | None = None, offset: int = 0, limit: int = 50
+                  state: str | None = None, offset: int = 0, limit: int | None = 50
                   ) -> tuple[list[tuple], int]:
-    """One page of list_documents (`state`: a document state, or the state of the effective or open revision)
-    and the number of such documents in all. The documents and revisions are read-only rows with the models'
-    attribute names (no ORM objects: a page is only shown)."""
+    """One page of list_documents (`state`: a document state, or the state of the effective or open revision;
+    `limit` None: every row) and the number of such documents in all. The documents and revisions are read-only
+    rows with the models' attribute names (RegisterDocument, RegisterRevision: no ORM objects, a page is only
+    shown)."""
     if doc_type:
         registry.doc_type(doc_type)
-    pairs = []
-    connection = uow.connection()
-    for pair in connection.execute(_REGISTER_PAIRS):  # the register's (type, site) pairs: a few, each decided once
-        try:
-            require_read(uow, username, _Pair(*pair))
-            pairs.append(tuple(pair))
-        except AccessDenied:
-            pass
-    params = {"pairs": pairs or [("", "")], "limit": limit, "offset": offset}
+    slots, params = _pair_slots(readable_pairs(uow, username))
+    if limit is not None:
+        params.update(limit=limit, offset=offset)
     if doc_type:
         params["doc_type"] = doc_type
     if site:
@@ -264,32 +370,26 @@ def register_page(uow, username: str, *, doc_type: str | None = None, site: str 
         params["status"] = state
     elif state:
         params["state"] = state
-    filters = tuple(k for k in ("doc_type", "site", "status") if k in params) + (("revision_state",) if "state" in params else ())
-    found = connection.execute(_register_statement(filters), params).all()
+    filters = (tuple(k for k in ("doc_type", "site", "status") if k in params)
+               + (("revision_state",) if "state" in params else ()) + (("unpaged",) if limit is None else ()))
+    found = uow.connection().execute(_register_statement(filters, slots), params).all()
     if not found:
-        total = 0 if offset == 0 else register_count(uow, params, filters)
+        total = 0 if offset == 0 or limit is None else register_count(uow, params, filters, slots)
         return [], total
-    docs = found
-    by_id, opened = {}, {}
-    revision_params = {"ids": [d.id for d in docs], "effective": [d.effective_revision_id for d in docs
-                                                                  if d.effective_revision_id] or [-1]}
-    for rev in connection.execute(_PAGE_REVISIONS, revision_params):
-        by_id[rev.id] = rev
-        if rev.status in OPEN_STATES:
-            opened[rev.document_id] = rev
-    return [(doc, by_id.get(doc.effective_revision_id), opened.get(doc.id)) for doc in docs], found[0].total
+    return [_register_row(row) for row in found], found[0].total
 
 
-def register_count(uow, params: dict, filters: tuple[str, ...]) -> int:
+def register_count(uow, params: dict, filters: tuple[str, ...], slots: int) -> int:
     """The total of a page past the end (the page statement counts only when it returns a row)."""
-    counted = select(func.count()).select_from(_register_statement(filters).limit(None).offset(None)
-                                                .with_only_columns(Document.id).subquery())
+    counted = core_select(func.count()).select_from(_DOCUMENTS).where(and_(*_register_conditions(filters, slots)))
     return uow.connection().execute(counted, {k: v for k, v in params.items() if k not in ("limit", "offset")}).scalar_one()
 
 
 def revision_file(uow, username: str, number: str, label: str | None = None) -> tuple[Revision, bytes]:
     """The file of a revision: the stored controlled file once approved, an uncontrolled preview before.
     Without a label: the effective revision, else the newest."""
+    from cms_workflows.documents import output  # here: it brings the Word rendering, which most reads never need
+
     doc = get_document(uow, number)
     require_read(uow, username, doc)
     revs = revisions(uow, doc)

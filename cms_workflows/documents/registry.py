@@ -14,8 +14,6 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-import yaml
-
 from cms_workflows.core import yamlfile
 from cms_workflows.core.errors import NotFound, PolicyError
 from cms_workflows.core.i18n import Message, pick, t
@@ -145,7 +143,7 @@ def _policy_folder() -> Path:
 
 @lru_cache(maxsize=4)
 def _routes(directory: str) -> dict[str, tuple[Step, ...]]:
-    data = yaml.safe_load((Path(directory) / ROUTES_FILE).read_text(encoding="utf-8")) or {}
+    data = yamlfile.load((Path(directory) / ROUTES_FILE).read_text(encoding="utf-8")) or {}
     out: dict[str, tuple[Step, ...]] = {}
     for code, raw_steps in (data.get("routes") or {}).items():
         steps = []
@@ -187,7 +185,7 @@ def route(code: str, directory: Path | None = None) -> tuple[Step, ...]:
 
 @lru_cache(maxsize=1)
 def templates() -> dict[str, Template]:
-    data = yaml.safe_load((template_dir() / TEMPLATES_FILE).read_text(encoding="utf-8")) or {}
+    data = yamlfile.load((template_dir() / TEMPLATES_FILE).read_text(encoding="utf-8")) or {}
     out: dict[str, Template] = {}
     for name, raw in (data.get("templates") or {}).items():
         try:

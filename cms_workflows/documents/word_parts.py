@@ -218,3 +218,34 @@ def value_at(context: dict, path: str) -> str:
     for key in path.split("."):
         value = value.get(key, "") if isinstance(value, dict) else ""
     return "" if value is None else str(value)
+
+
+# ---------------------------------------------------------------- the package
+
+# what a controlled file has no use for: a thumbnail (of python-docx's empty page, or of an uncontrolled
+# original) and custom XML (a bibliography part)
+DROPPED_RELATIONSHIPS = ("/metadata/thumbnail", "/relationships/customXml")
+APP_XML = (b"<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n"
+           b'<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties" '
+           b'xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes">'
+           b"<Application>cms_workflows</Application><DocSecurity>0</DocSecurity></Properties>")
+
+
+def clean_package(doc) -> None:
+    """What a file says about itself that is not the controlled revision's (issue 13 item 5): core properties
+    emptied (the caller sets its own), the dropped parts gone, app.xml naming this system, and the styles'
+    East Asian language zh-CN (python-docx's default is ja-JP: Word could pick Japanese glyph forms)."""
+    core = doc.core_properties._element
+    for child in list(core):
+        core.remove(child)
+    package = doc.part.package
+    for owner in (package, doc.part):
+        for r_id, rel in list(owner.rels.items()):
+            if rel.reltype.endswith(DROPPED_RELATIONSHIPS):
+                owner.rels.pop(r_id)
+    for part in package.iter_parts():
+        if part.partname == "/docProps/app.xml":
+            part._blob = APP_XML
+    for lang in doc.styles.element.iter(qn("w:lang")):
+        if lang.get(qn("w:eastAsia")) not in (None, "zh-CN"):
+            lang.set(qn("w:eastAsia"), "zh-CN")

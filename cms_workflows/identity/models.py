@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from sqlmodel import Field, SQLModel
 
+import cms_workflows.org.models  # noqa: F401  (the table org_user the foreign keys below name: a flush resolves them)
 from cms_workflows.core.db import utcnow
 
 

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from sqlalchemy import Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+import cms_workflows.org.models  # noqa: F401  (the table org_user the foreign keys below name: a flush resolves them)
 from cms_workflows.core.db import utcnow
 from cms_workflows.tasks.states import EvidenceKind, MessageStatus, TaskStatus
 

@@ -49,7 +49,7 @@ def _held_sites(uow, username: str) -> list[str]:
 
 def register_reader(uow, request: Request) -> Resource:
     """The register: documents are read where the user holds a position; the list then shows only the
-    documents each user may read (documents.queries.list_documents)."""
+    documents each user may read (documents.queries.register_page)."""
     username = _username(request)
     for site in _held_sites(uow, username):
         resource = Resource(READ_TYPE, site=site)
@@ -146,15 +146,13 @@ def create_document(viewer: Viewer, data: dict, content: dict | None = None) -> 
 
 
 def register_rows(uow, username: str, doc_type: str | None, site: str | None, state: str | None) -> list[tuple]:
-    """(document, effective revision, open revision) the user may read; `state` is a document state or the
-    state of its effective or open revision."""
+    """(document, effective revision, open revision) the user may read, the whole register in one statement as
+    the API's pages (documents.queries.register_page); `state` is a document state or the state of its
+    effective or open revision."""
     from cms_workflows.documents import queries
-    from cms_workflows.documents.states import DocumentStatus
 
-    doc_state = state if state in {s.value for s in DocumentStatus} else None
-    rows = queries.list_documents(uow, username, doc_type=doc_type or None, site=site or None, status=doc_state)
-    if state and not doc_state:
-        rows = [r for r in rows if any(rev is not None and rev.status == state for rev in r[1:])]
+    rows, _total = queries.register_page(uow, username, doc_type=doc_type or None, site=site or None,
+                                         state=state or None, limit=None)
     return rows
 
 

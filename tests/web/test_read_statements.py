@@ -1,13 +1,17 @@
 """The hot API reads (bench/web.py) in few statements: "my tasks" signs in (the token, its user and the
-organisation's version in one statement) and reads the tasks; the register decides per (type, site) pair and
-lets the database cut the page. Counted with SQLAlchemy's `before_cursor_execute` on the real database, and
-each answer checked against the unpaged reads it replaces."""
+organisation's version in one statement) and reads the tasks; the register decides per (type, site) pair (the
+decisions kept with the user's access decisions, so until the org changes) and lets the database cut the page
+and join its revisions. Counted with SQLAlchemy's `before_cursor_execute` on the real database, and each answer
+checked against the unpaged reads it replaces."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from sqlalchemy import event
 
 from cms_workflows.documents import queries as doc_queries
+from cms_workflows.org import service as org
 from cms_workflows.tasks import queries as task_queries
 from tests.documents.conftest import new_procedure
 from tests.tasks.helpers import new_task
@@ -49,7 +53,7 @@ def test_my_tasks_is_one_sign_in_statement_and_one_read_and_shows_only_the_users
     assert reader.get("/api/v1/tasks").json()["total"] == 2
 
 
-def test_a_register_page_is_four_statements_whatever_the_register_holds_and_matches_the_unpaged_list(db, api):
+def test_a_register_page_is_three_statements_whatever_the_register_holds_and_matches_the_unpaged_list(db, api):
     for n in range(5):
         new_procedure(db, title=f"程序 {n}")
     reader = api("gm")
@@ -67,9 +71,16 @@ def test_a_register_page_is_four_statements_whatever_the_register_holds_and_matc
         assert answer.status_code == 200 and body["total"] == len(expected) and body["per_page"] == 2
         pages += [d["number"] for d in body["items"]]
     assert pages == expected  # every page cut by the database, in the register's order, nothing twice
-    # sign-in, the (type, site) pairs, the page with its total, the page's revisions: the same for every page
-    # with rows; a page past the end has no revisions to read and counts the total instead
-    assert counts[:-1] == [4] * (len(counts) - 1) and counts[-1] == 4, counts
+    # sign-in, the (type, site) pairs, the page with its total and its revisions: the same for every page with
+    # rows; a page past the end counts the total in a fourth
+    assert counts[:-1] == [3] * (len(counts) - 1) and counts[-1] == 4, counts
+    with db.read() as uow:  # the revisions shown are the unpaged list's
+        unpaged = {doc.number: (e and e.label, o and o.label, o and o.status)
+                   for doc, e, o in doc_queries.list_documents(uow, "gm")}
+    shown = {d["number"]: ((d["effective_revision"] or {}).get("label"), (d["open_revision"] or {}).get("label"),
+                           (d["open_revision"] or {}).get("status"))
+             for d in reader.get("/api/v1/documents?per_page=200").json()["items"]}
+    assert shown == unpaged
 
 
 def test_the_register_page_shows_a_user_only_what_access_allows(db, api):
@@ -81,6 +92,28 @@ def test_the_register_page_shows_a_user_only_what_access_allows(db, api):
         assert [d["number"] for d in body["items"]] == expected and body["total"] == len(expected)
     hn02 = [d["site"] for d in api(DATA_ADMIN_HN02).get("/api/v1/documents").json()["items"]]
     assert "HN01" not in hn02  # a plant's user does not read the other plant's documents
+
+
+def test_the_remembered_register_decisions_follow_the_org(db, api):
+    """The (type, site) pairs a user may read are decided once per org version: an assignment given or ended
+    is seen by the very next read."""
+    number = new_procedure(db, title="HN01 的程序")
+    reader = api(DATA_ADMIN_HN02)
+
+    def shown() -> list[str]:
+        return [d["number"] for d in reader.get("/api/v1/documents").json()["items"]]
+
+    assert number not in shown() and number not in shown()  # refused, then refused from what was kept
+    today = db.clock.today()
+    with db.unit_of_work() as uow:
+        row = org.assign(uow, "admin", DATA_ADMIN_HN02, "energy_data_admin", "HN01",
+                         valid_from=today - timedelta(days=2))
+    assert number in shown()
+    with db.read() as uow:
+        assert shown() == [doc.number for doc, _e, _o in doc_queries.list_documents(uow, DATA_ADMIN_HN02)]
+    with db.unit_of_work() as uow:
+        org.end_assignment(uow, "admin", row.id, today - timedelta(days=1), "调岗")
+    assert number not in shown()
 
 
 def test_a_hot_read_without_a_valid_sign_in_is_refused_before_anything_is_read(db, anonymous):
