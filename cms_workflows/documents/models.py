@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from cms_workflows.core.db import utcnow
@@ -56,9 +56,18 @@ class Document(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+OPEN_REVISION_SQL = "status IN ('draft', 'in_review', 'approved')"  # documents.states.OPEN_STATES
+
+
 class Revision(SQLModel, table=True):
     __tablename__ = "doc_revision"
-    __table_args__ = (UniqueConstraint("document_id", "seq", name="uq_doc_revision_seq"),)
+    __table_args__ = (
+        UniqueConstraint("document_id", "seq", name="uq_doc_revision_seq"),
+        # at most one open revision (draft, in review, approved) per document: the service refuses a second
+        # (documents.open_revision_exists) and the register's one-statement read relies on it (migration 0018)
+        Index("uq_doc_revision_one_open", "document_id", unique=True,
+              sqlite_where=text(OPEN_REVISION_SQL), postgresql_where=text(OPEN_REVISION_SQL)),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     document_id: int = Field(foreign_key="doc_document.id", index=True)
