@@ -17,6 +17,7 @@ from sqlmodel import select
 from cms_workflows.accounting import importing, plausibility, production, units
 from cms_workflows.accounting.factors import categories
 from cms_workflows.accounting.names import material_name
+from cms_workflows.accounting.plausibility import magnitude
 from cms_workflows.accounting.models import ProductionOutput
 from cms_workflows.core import exports
 from cms_workflows.core.i18n import current_locale, normalize, pick, t
@@ -70,12 +71,12 @@ def hint(row: dict, history: list[tuple[str, float]], method: str) -> str:
                 values.append(qty * units.to_reference(u) / units.to_reference(unit))
     if values:
         s = pd.Series(values)
-        text = t("accounting.template.hint.usual", unit=unit, count=len(s), low=plausibility.magnitude(s.min()), high=plausibility.magnitude(s.max()),
-                 median=plausibility.magnitude(s.median()))
+        text = t("accounting.template.hint.usual", unit=unit, count=len(s), low=magnitude(s.min()),
+                 high=magnitude(s.max()), median=magnitude(s.median()))
     else:
         text = t("accounting.template.hint.no_history", unit=unit)
     top = _maximum(row["material"], unit, method)
-    return text + (t("accounting.template.hint.maximum", max=plausibility.magnitude(top), unit=unit) if top is not None else "")
+    return text + (t("accounting.template.hint.maximum", max=magnitude(top), unit=unit) if top is not None else "")
 
 
 def data_source_choices(locale: str) -> list[str]:
@@ -183,9 +184,9 @@ def _production_sheet(ws, sites: list[str], periods: list[str], recorded: dict, 
         exports.put_text(ws.cell(row=n, column=2), r["period"])
         before = recorded.get((r["site"], r["period"]))
         if before is not None:
-            value = "—" if before[1] is None else plausibility.magnitude(before[1])
+            value = "—" if before[1] is None else magnitude(before[1])
             exports.put_text(ws.cell(row=n, column=5), t("accounting.template.hint.recorded", locale=locale,
-                                              product=plausibility.magnitude(before[0]), value=value))
+                                              product=magnitude(before[0]), value=value))
     _lock(ws, len(header), len(rows) + 1, [3, 4], PatternFill("solid", fgColor=LOCKED_FILL),
           PatternFill("solid", fgColor=EDIT_FILL))
     last = len(rows) + 1 + SPARE_ROWS

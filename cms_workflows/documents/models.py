@@ -13,6 +13,7 @@ from sqlalchemy import Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from cms_workflows.core.db import utcnow
+from cms_workflows.documents.states import OPEN_STATES
 from cms_workflows.documents.states import DispositionStatus, DocumentStatus, RevisionStatus, StepStatus
 
 # the states and their transitions: documents/states.py
@@ -56,7 +57,8 @@ class Document(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-OPEN_REVISION_SQL = "status IN ('draft', 'in_review', 'approved')"  # documents.states.OPEN_STATES
+# the open states as SQL, for the partial index below (migration 0018 holds the same condition as a literal)
+OPEN_REVISION_SQL = "status IN ({})".format(", ".join(f"'{state}'" for state in OPEN_STATES))
 
 
 class Revision(SQLModel, table=True):

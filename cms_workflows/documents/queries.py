@@ -175,17 +175,8 @@ def list_documents(uow, username: str, *, doc_type: str | None = None, site: str
         q = q.where(Document.site == site)
     if status:
         q = q.where(Document.status == status)
-    readable, may_read = [], {}  # one decision per (type, site): the register's documents share a few
-    for doc in uow.exec(q):
-        key = (doc.doc_type, doc.site)
-        if key not in may_read:
-            try:
-                require_read(uow, username, doc)
-                may_read[key] = True
-            except AccessDenied:
-                may_read[key] = False
-        if may_read[key]:
-            readable.append(doc)
+    pairs = set(readable_pairs(uow, username))  # decided per (type, site): the register's documents share a few
+    readable = [doc for doc in uow.exec(q) if (doc.doc_type, doc.site) in pairs]
     # the revisions of all of them in one query, not two per document (the register is the web app's hot page)
     ids = [d.id for d in readable] or [-1]
     wanted = {d.effective_revision_id for d in readable if d.effective_revision_id}
