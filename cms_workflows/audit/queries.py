@@ -1,5 +1,6 @@
 """Reads of the audit trail for people allowed to read it (audit_trail read): events by filter, one page
-at a time in chain order, and one event by its sequence number."""
+at a time in chain order, and one event by its sequence number; the chain's head (`head_seq`), which anyone
+reading may ask (it says only how many events there are)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,20 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import func
+from sqlalchemy import select as core_select
 from sqlmodel import select
 
 from cms_workflows.access import Resource, require
 from cms_workflows.audit.models import AuditEvent
 from cms_workflows.core.errors import NotFound
+
+_HEAD_SEQ = core_select(func.max(AuditEvent.__table__.c.seq))
+
+
+def head_seq(uow) -> int:
+    """The sequence number of the chain's newest event (0 before the first): the installation's version, since
+    every committed change appends an event in its own transaction (X-1) and appenders are serialised."""
+    return uow.connection().execute(_HEAD_SEQ).scalar() or 0
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,10 @@ class Settings(BaseModel):
 
     web_threads: int = Field(default=8, ge=1, le=64, description="threads of the web app for database work "
                              "(cms serve, one worker)")
+    web_read_threads: int = Field(default=2, ge=1, le=64, description="threads of the web app's hot reads (the "
+                                  "document register, my tasks): short reads, which more threads only slow")
+    web_read_cache_mb: int = Field(default=32, ge=0, le=4096, description="memory for the hot reads' answers "
+                                   "kept until the installation changes (web/read_cache.py); 0: none kept")
     smtp_url: str | None = Field(default=None, description="mail server for task notifications: smtp://, "
                                  "smtp+starttls:// or smtps://user:password@host:port?from=address; unset: "
                                  "notifications wait in the web inbox")

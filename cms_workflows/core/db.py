@@ -29,6 +29,7 @@ from cms_workflows.core.filestore import FileStore
 from cms_workflows.core.uow import UnitOfWork
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+_BEGIN = {mode: f"BEGIN {mode}" for mode in ("DEFERRED", "IMMEDIATE", "EXCLUSIVE")}
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -59,7 +60,8 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
         mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        # on the driver's connection: SQLAlchemy's statement machinery was a fair part of a short read (bench/web.py)
+        conn.connection.dbapi_connection.execute(_BEGIN[mode])
 
 
 class Database:

@@ -10,7 +10,8 @@ attributes rather than a bag of `info` keys:
 - the audit chain head this transaction has written (`chain_head`) and how many events it
   appended (`events`), kept by `cms_workflows.audit`;
 - the access decisions cached for this transaction (`access_tables`, `org_version`,
-  `org_changed`), kept by `cms_workflows.access` and invalidated by `org_changed()`.
+  `org_changed`), kept by `cms_workflows.access` and invalidated by `org_changed()`;
+- the audit chain's head as signing in read it (`audit_head`), which the web app's kept answers are keyed by.
 
 A writing unit refuses to commit a change that has no audit event (X-1): every ORM flush
 and every INSERT/UPDATE/DELETE executed through it is noted, and `commit()` raises
@@ -49,6 +50,7 @@ class UnitOfWork(Session):
         self.access_tables: dict[str, Any] = {}
         self.org_version: int | None = None
         self.org_changed_here = False
+        self.audit_head: int | None = None  # the audit chain's head as signing in read it (web/read_cache.py)
 
     def org_changed(self) -> None:
         """Org data changed in this transaction: later decisions in it must see the change."""

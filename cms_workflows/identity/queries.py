@@ -54,12 +54,14 @@ def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-# Every request of the web app asks this: the token, its user and the organisation's version (which the access
-# module's decision cache is keyed by) in one statement, built once, so SQLAlchemy neither coerces a new
-# statement nor computes its cache key per request, and read as plain rows (no ORM objects).
+# Every request of the web app asks this: the token, its user, the organisation's version (which the access
+# module's decision cache is keyed by) and the audit chain's head (which the web app's kept answers are keyed
+# by) in one statement, built once, so SQLAlchemy neither coerces a new statement nor computes its cache key
+# per request, and read as plain rows (no ORM objects).
 _SIGN_IN = core_select(
     ApiToken.id, ApiToken.username, ApiToken.revoked_at, ApiToken.expires_at, User.username.label("user"),
     User.active, core_select(OrgState.version).where(OrgState.id == 1).scalar_subquery().label("org_version"),
+    core_select(func.max(AuditEvent.__table__.c.seq)).scalar_subquery().label("audit_head"),
 ).outerjoin(User, User.username == ApiToken.username).where(ApiToken.token_sha256 == bindparam("digest"))
 
 
@@ -72,6 +74,8 @@ def authenticate(uow, token: str) -> str:
         raise CmsError("identity.bad_token")
     if uow.org_version is None and row.org_version is not None:
         uow.org_version = row.org_version  # read in this transaction: what access would read next
+    if uow.audit_head is None:
+        uow.audit_head = row.audit_head or 0  # the installation's version, for the web app's kept answers
     if row.revoked_at is not None:
         raise CmsError("identity.token_revoked", id=row.id)
     if _utc(row.expires_at) <= uow.clock.now():

@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from cms_workflows.core.i18n import using_locale
 from cms_workflows.web import errors
+from cms_workflows.web.read_cache import ReadCache
 from cms_workflows.web.session import LANGUAGE_COOKIE
 
 # one module per domain; each has `pages` (HTML) and/or `api` (JSON under /api/v1) routers
@@ -77,6 +78,7 @@ async def _lifespan(app: FastAPI):
     request stalled (bench/web.py: 15 such pauses in one run, most of each route's p99), and the young
     collections took about 4% of the time."""
     anyio.to_thread.current_default_thread_limiter().total_tokens = app.state.db.settings.web_threads
+    app.state.read_limiter = anyio.CapacityLimiter(app.state.db.settings.web_read_threads)  # authorization.OneStep
     from sqlalchemy.orm import configure_mappers
 
     configure_mappers()  # done by the first query otherwise: part of what start-up loads
@@ -101,19 +103,23 @@ def create_app(db=None) -> FastAPI:
     app = FastAPI(title="cms_workflows", version="1", openapi_url="/api/v1/openapi.json", docs_url=None,
                   redoc_url=None, lifespan=_lifespan)
     app.state.db = db or Database.from_settings()
-    app.mount("/static", StaticFiles(packages=[("cms_workflows.web", "static")]), name="static")
-    for name in MODULES:
-        module = import_module(f"cms_workflows.web.{name}")
-        if hasattr(module, "pages"):
-            _add_routes(app, module.pages)
-        if hasattr(module, "api"):
-            _add_routes(app, module.api, prefix="/api/v1")
-    errors.install(app)
-    app.add_middleware(LanguageAndHeaders)
+    app.state.read_cache = ReadCache(app.state.db.settings.web_read_cache_mb * 2**20)
 
     @app.get("/api/v1/health", tags=["health"])
     def health() -> dict:
         """Whether the app answers (no sign-in, no database): for a load balancer, and bench/web.py's baseline."""
         return {"status": "ok"}
 
+    # Starlette tries the routes in turn, a regular expression each: the load balancer's probe first, then the API
+    # (scripts), then the pages; no page's path lies under /api/, so this order changes no match (tested)
+    modules = [import_module(f"cms_workflows.web.{name}") for name in MODULES]
+    for module in modules:
+        if hasattr(module, "api"):
+            _add_routes(app, module.api, prefix="/api/v1")
+    app.mount("/static", StaticFiles(packages=[("cms_workflows.web", "static")]), name="static")
+    for module in modules:
+        if hasattr(module, "pages"):
+            _add_routes(app, module.pages)
+    errors.install(app)
+    app.add_middleware(LanguageAndHeaders)
     return app

@@ -11,18 +11,21 @@ test (tests/web/test_authorization.py) walks the routes and reads these declarat
 A hot read (the register, "my tasks") declares its permission with `with_read=True` (or `OWN_READ`): the
 dependency then costs no hop to the thread pool, and hands the route a `OneStep` that signs the user in,
 decides the permission and runs the route's read in ONE worker call and one transaction (bench/web.py: each
-hop and each dependency FastAPI solves was a large part of such a read). Such a route's query parameters are
-validated before the permission is decided (they tell nothing of the data).
+hop and each dependency FastAPI solves was a large part of such a read); the read's answer is kept until the
+installation changes (`read_cache`). Such a route's query parameters are validated before the permission is
+decided (they tell nothing of the data).
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable
 
+import anyio.to_thread
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from cms_workflows.access import COMPANY_WIDE, Grant, Resource, require
+from cms_workflows.web.read_cache import read_cache
 from cms_workflows.web.session import Viewer, current_viewer, request_reads, signed_in_viewer
 
 ResourceLoader = Callable[..., Resource]  # (uow, request) -> Resource
@@ -67,14 +70,18 @@ class OneStep:
         self.request, self.permission = request, permission
 
     async def read(self, fn: Callable[..., Any]) -> Any:
-        return await run_in_threadpool(self._signed_in_decided_read, fn)
+        # the hot reads' own few threads (CMS_WEB_READ_THREADS, set by the app's lifespan): they are short, and
+        # more threads taking turns on one interpreter lock only slowed them (bench/web.py)
+        limiter = getattr(self.request.app.state, "read_limiter", None)
+        return await anyio.to_thread.run_sync(self._signed_in_decided_read, fn, limiter=limiter)
 
     def _signed_in_decided_read(self, fn: Callable[..., Any]) -> Any:
         with request_reads(self.request).reading() as uow:
             viewer = signed_in_viewer(self.request)
             if self.permission is not None:
                 self.permission.decide(self.request)
-            return fn(uow, viewer)
+            # the read's answer as of the installation's current version, kept (read_cache.py)
+            return read_cache(self.request).answer(uow, self.request, viewer.username, lambda: fn(uow, viewer))
 
 
 def requires(object_type: str, action: str, resource: ResourceLoader | None = None, *, with_read: bool = False):

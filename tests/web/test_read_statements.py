@@ -1,22 +1,30 @@
-"""The hot API reads (bench/web.py) in few statements: "my tasks" signs in (the token, its user and the
-organisation's version in one statement) and reads the tasks; the register decides per (type, site) pair (the
+"""The hot API reads (bench/web.py) in few statements: "my tasks" signs in (the token, its user, the
+organisation's version and the audit chain's head in one statement) and reads the tasks; the register decides per (type, site) pair (the
 decisions kept with the user's access decisions, so until the org changes) and lets the database cut the page
 and join its revisions. Counted with SQLAlchemy's `before_cursor_execute` on the real database, and each answer
-checked against the unpaged reads it replaces."""
+checked against the unpaged reads it replaces. The reads' own statements: with their answers kept
+(web/read_cache.py), a repeated read sends only the sign-in and the audit chain's head (test_read_cache.py)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import event
 
 from cms_workflows.documents import queries as doc_queries
 from cms_workflows.org import service as org
 from cms_workflows.tasks import queries as task_queries
+from cms_workflows.web.read_cache import ReadCache
 from tests.documents.conftest import new_procedure
 from tests.tasks.helpers import new_task
 
 DATA_ADMIN_HN01, DATA_ADMIN_HN02 = "energy_data_admin.hn01", "energy_data_admin.hn02"
+
+
+@pytest.fixture(autouse=True)
+def nothing_kept(app) -> None:
+    app.state.read_cache = ReadCache(0)
 
 
 def _selects(db) -> list[str]:
