@@ -5,8 +5,8 @@ appends an event in its own transaction (X-1: a unit of work refuses to commit a
 appenders are serialised, so the head moves with every commit that changed anything. An answer is kept under
 what it depends on: the request (path and query string), the user, their language, the installation's day
 and the head, which signing in reads in its statement, before the read it would replace (so an answer is never
-older than its key). The next change of any kind, a new
-day or another language asks the database again; nothing is ever invalidated by hand.
+older than its key). The next change of any kind, a new day or another language asks the database again;
+nothing is ever invalidated by hand.
 
 Only the read after the permission is kept: signing in and the route's permission are decided on every
 request first, so a revoked token, an ended session or an ended assignment takes effect at once. An answer

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from cms_workflows.audit.queries import head_seq
 from cms_workflows.core.clock import FixedClock
 from cms_workflows.core.db import Database
 from cms_workflows.identity import queries as identity_queries
@@ -33,6 +34,9 @@ def test_a_repeated_read_sends_only_the_sign_in_and_a_change_reads_again(db, api
     assert again.status_code == 200 and again.content == first.content
     assert again.headers["content-type"] == first.headers["content-type"] == "application/json"
     assert len(sent) == 1 and "audit_event" in sent[0], sent  # the token, its user, the org version, the chain's head
+    with db.read() as uow:  # the head signing in reads is the chain's (the key's other source, when none was read)
+        identity_queries.authenticate(uow, reader.headers["Authorization"].removeprefix("Bearer "))
+        assert uow.audit_head == head_seq(uow) > 0
 
     with db.unit_of_work() as uow:  # a change appends an event: the next read asks the database again
         new_task(uow, "duty:monthly_data:HN01-L1:2026-04", title_params={"period": "2026-04", "line": "HN01-L1"})
