@@ -25,12 +25,13 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from cms_workflows.audit import signing
 from cms_workflows.audit.checkpoint_models import AuditCheckpoint
 from cms_workflows.audit.commands import Command, installer_command
 from cms_workflows.audit.models import AuditEvent
+from cms_workflows.audit.queries import head_seq
 from cms_workflows.audit.recording import canonical_json, load_key, utc_timestamp
 from cms_workflows.audit.verification import verify_parallel
 from cms_workflows.core.errors import CmsError
@@ -197,7 +198,7 @@ def check_log(db, path: Path, fingerprint: str | None = None) -> LogReport:
     report = LogReport(ok=True)
     with db.read_connection() as conn:
         identity = installation_identity(conn)
-        head = conn.execute(select(func.max(_events.c.seq))).scalar() or 0
+        head = head_seq(conn)
         for number, entry in entries:
             problem = _check_entry(conn, entry, trusted, identity, head)
             if problem is not None:

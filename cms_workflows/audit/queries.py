@@ -15,13 +15,15 @@ from cms_workflows.access import Resource, require
 from cms_workflows.audit.models import AuditEvent
 from cms_workflows.core.errors import NotFound
 
-_HEAD_SEQ = core_select(func.max(AuditEvent.__table__.c.seq))
+# the chain's newest sequence number (NULL before the first event); the sign-in statement reads it as a subquery
+HEAD_SEQ = core_select(func.max(AuditEvent.__table__.c.seq))
 
 
-def head_seq(uow) -> int:
-    """The sequence number of the chain's newest event (0 before the first): the installation's version, since
-    every committed change appends an event in its own transaction (X-1) and appenders are serialised."""
-    return uow.connection().execute(_HEAD_SEQ).scalar() or 0
+def head_seq(connection) -> int:
+    """The sequence number of the chain's newest event (0 before the first), read through a unit of work or a
+    Core connection: the installation's version, since every committed change appends an event in its own
+    transaction (X-1) and appenders are serialised."""
+    return connection.execute(HEAD_SEQ).scalar() or 0
 
 
 @dataclass(frozen=True)

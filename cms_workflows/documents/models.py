@@ -13,8 +13,7 @@ from sqlalchemy import Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from cms_workflows.core.db import utcnow
-from cms_workflows.documents.states import OPEN_STATES
-from cms_workflows.documents.states import DispositionStatus, DocumentStatus, RevisionStatus, StepStatus
+from cms_workflows.documents.states import OPEN_STATES, DispositionStatus, DocumentStatus, RevisionStatus, StepStatus
 
 # the states and their transitions: documents/states.py
 

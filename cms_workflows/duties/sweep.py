@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from cms_workflows.audit.checkpoint_models import AuditCheckpoint
-from cms_workflows.audit.models import AuditEvent
+from cms_workflows.audit.queries import head_seq
 from cms_workflows.core.errors import CmsError, Conflict, InvalidTransition
 from cms_workflows.core.i18n import Message
 from cms_workflows.duties.definitions import load
@@ -128,7 +128,7 @@ def checkpoint(db, day: date, sources=None, actor: str = SYSTEM) -> StepResult:
         log.info("no signing key configured (CMS_SIGNING_KEY): no checkpoint signed")
         return StepResult("checkpoint", {"signed": 0}, note=Message("duties.sweep.no_signing_key"))
     with db.read() as uow:
-        head = uow.exec(select(func.max(AuditEvent.seq))).one() or 0
+        head = head_seq(uow)
         last = uow.exec(select(func.max(AuditCheckpoint.seq))).one()
     if last is not None and head <= last + 1:
         return StepResult("checkpoint", {"signed": 0}, note=Message("duties.sweep.nothing_to_sign", seq=last))

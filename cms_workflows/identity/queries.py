@@ -12,6 +12,7 @@ from sqlalchemy import select as core_select
 from sqlmodel import select
 
 from cms_workflows.audit.models import AuditEvent
+from cms_workflows.audit.queries import HEAD_SEQ
 from cms_workflows.audit.commands import INSTALLER
 from cms_workflows.core.errors import AuthenticationFailed, CmsError
 from cms_workflows.identity.models import ApiToken, Credential, Delegation
@@ -61,7 +62,7 @@ def _utc(moment: datetime) -> datetime:
 _SIGN_IN = core_select(
     ApiToken.id, ApiToken.username, ApiToken.revoked_at, ApiToken.expires_at, User.username.label("user"),
     User.active, core_select(OrgState.version).where(OrgState.id == 1).scalar_subquery().label("org_version"),
-    core_select(func.max(AuditEvent.__table__.c.seq)).scalar_subquery().label("audit_head"),
+    HEAD_SEQ.scalar_subquery().label("audit_head"),
 ).outerjoin(User, User.username == ApiToken.username).where(ApiToken.token_sha256 == bindparam("digest"))
 
 

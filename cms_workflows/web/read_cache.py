@@ -43,7 +43,8 @@ class ReadCache:
         if self.max_bytes == 0:
             return read()
         head = uow.audit_head if uow.audit_head is not None else head_seq(uow)  # signing in read it: no query
-        key = (request.url.path, request.url.query, username, current_locale(), uow.clock.today(), head)
+        key = (request.scope["path"], request.scope["query_string"], username, current_locale(), uow.clock.today(),
+               head)
         with self._lock:
             kept = self._kept.get(key)
         if kept is not None:

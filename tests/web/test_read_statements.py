@@ -1,9 +1,10 @@
 """The hot API reads (bench/web.py) in few statements: "my tasks" signs in (the token, its user, the
-organisation's version and the audit chain's head in one statement) and reads the tasks; the register decides per (type, site) pair (the
-decisions kept with the user's access decisions, so until the org changes) and lets the database cut the page
-and join its revisions. Counted with SQLAlchemy's `before_cursor_execute` on the real database, and each answer
-checked against the unpaged reads it replaces. The reads' own statements: with their answers kept
-(web/read_cache.py), a repeated read sends only the sign-in and the audit chain's head (test_read_cache.py)."""
+organisation's version and the audit chain's head in one statement) and reads the tasks; the register decides
+per (type, site) pair (the decisions kept with the user's access decisions, so until the org changes) and lets
+the database cut the page and join its revisions. Counted with SQLAlchemy's `before_cursor_execute` on the real
+database, and each answer checked against the unpaged reads it replaces. These are the reads' own statements,
+with nothing kept: with their answers kept (web/read_cache.py), a repeated read sends only the sign-in
+statement (test_read_cache.py)."""
 
 from __future__ import annotations
 
