@@ -4,6 +4,7 @@ language and the security headers. `cms serve` runs it with uvicorn beside the s
 from __future__ import annotations
 
 import gc
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from importlib import import_module
 
@@ -78,7 +79,8 @@ async def _lifespan(app: FastAPI):
     request stalled (bench/web.py: 15 such pauses in one run, most of each route's p99), and the young
     collections took about 4% of the time."""
     anyio.to_thread.current_default_thread_limiter().total_tokens = app.state.db.settings.web_threads
-    app.state.read_limiter = anyio.CapacityLimiter(app.state.db.settings.web_read_threads)  # authorization.OneStep
+    app.state.read_threads = ThreadPoolExecutor(app.state.db.settings.web_read_threads,  # authorization.OneStep
+                                                thread_name_prefix="cms-web-read")
     from sqlalchemy.orm import configure_mappers
 
     configure_mappers()  # done by the first query otherwise: part of what start-up loads
@@ -91,6 +93,8 @@ async def _lifespan(app: FastAPI):
     finally:
         gc.set_threshold(*thresholds)
         gc.unfreeze()
+        app.state.read_threads.shutdown()
+        del app.state.read_threads  # a request after this runs on the loop's default executor
 
 
 def create_app(db=None) -> FastAPI:

@@ -18,10 +18,13 @@ decided (they tell nothing of the data).
 
 from __future__ import annotations
 
+import asyncio
+from contextvars import copy_context
 from typing import Any, Callable
 
-import anyio.to_thread
 from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from cms_workflows.access import COMPANY_WIDE, Grant, Resource, require
@@ -69,11 +72,24 @@ class OneStep:
     def __init__(self, request: Request, permission: Requires | None) -> None:
         self.request, self.permission = request, permission
 
+    def query(self, model: type[BaseModel]) -> BaseModel:
+        """The request's query parameters validated by the route's model (`paging.ListQuery`); a wrong one is the
+        same 422 as a parameter FastAPI checks."""
+        try:
+            return model.model_validate(dict(self.request.query_params))
+        except ValidationError as exc:
+            errors = [{**error, "loc": ("query", *error["loc"])} for error in exc.errors()]
+            raise RequestValidationError(errors) from None
+
     async def read(self, fn: Callable[..., Any]) -> Any:
-        # the hot reads' own few threads (CMS_WEB_READ_THREADS, set by the app's lifespan): they are short, and
-        # more threads taking turns on one interpreter lock only slowed them (bench/web.py)
-        limiter = getattr(self.request.app.state, "read_limiter", None)
-        return await anyio.to_thread.run_sync(self._signed_in_decided_read, fn, limiter=limiter)
+        # the hot reads' own few threads (CMS_WEB_READ_THREADS, the app's lifespan owns them): they are short, and
+        # more threads taking turns on one interpreter lock only slowed them. asyncio's own executor call: anyio's
+        # (Starlette's threads) asks which async library runs and takes a capacity token on every call, a tenth
+        # of a kept read's work in the event loop (py-spy, docs/web.md). The request's context (its language)
+        # goes with the call, as it does with anyio's.
+        threads = getattr(self.request.app.state, "read_threads", None)  # None: the loop's default executor
+        return await asyncio.get_running_loop().run_in_executor(
+            threads, copy_context().run, self._signed_in_decided_read, fn)
 
     def _signed_in_decided_read(self, fn: Callable[..., Any]) -> Any:
         with request_reads(self.request).reading() as uow:

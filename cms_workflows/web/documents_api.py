@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
+from pydantic import Field
 
 from cms_workflows.core.errors import ValidationFailed, problem
 from cms_workflows.web.authorization import OneStep, requires
@@ -16,7 +17,7 @@ from cms_workflows.web.documents import (
     register_reader,
 )
 from cms_workflows.web.forms import form
-from cms_workflows.web.paging import Paging, one_page, page_query, per_page_query
+from cms_workflows.web.paging import ListQuery, one_page, query_parameters
 from cms_workflows.web.session import Viewer, check_api_csrf, current_viewer
 
 api = APIRouter(tags=["documents"])
@@ -52,20 +53,25 @@ async def _body(request: Request) -> Any:
         raise ValidationFailed("web.form.invalid_request", problems=[problem("", "web.form.not_an_object")]) from None
 
 
-@api.get("/documents")
-async def list_documents(step: OneStep = requires(READ_TYPE, "read", resource=register_reader, with_read=True),
-                         page: int = page_query(), per_page: int = per_page_query(),
-                         site: str | None = Query(None, description="only this site's documents (a site code, or *)"),
-                         type: str | None = Query(None, description="only this document type (e.g. policy)"),
-                         state: str | None = Query(None, description="a document state, or the state of its effective or "
-                                                                     "open revision (e.g. in_review)")):
+class RegisterQuery(ListQuery):
+    type: str | None = Field(None, description="only this document type (e.g. policy)")
+    state: str | None = Field(None, description="a document state, or the state of its effective or open revision "
+                                                "(e.g. in_review)")
+
+
+@api.get("/documents", openapi_extra=query_parameters(RegisterQuery))
+async def list_documents(step: OneStep = requires(READ_TYPE, "read", resource=register_reader, with_read=True)):
     """The register: the documents the user may read, with their effective and open revisions."""
     from cms_workflows.documents import queries
 
+    query = step.query(RegisterQuery)
+
     def read(uow, viewer: Viewer):  # signing in, the permission and the read: one worker call
-        rows, total = queries.register_page(uow, viewer.username, doc_type=type or None, site=site or None,
-                                            state=state or None, offset=(page - 1) * per_page, limit=per_page)
-        return one_page(rows, total, Paging(page, per_page), lambda row: _document(*row))
+        paging = query.paging
+        rows, total = queries.register_page(uow, viewer.username, doc_type=query.type or None,
+                                            site=query.site or None, state=query.state or None,
+                                            offset=(paging.page - 1) * paging.per_page, limit=paging.per_page)
+        return one_page(rows, total, paging, lambda row: _document(*row))
 
     return await step.read(read)
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import json
 
-from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Request
+from pydantic import Field
 
 from cms_workflows.web.authorization import OWN, OWN_READ, OneStep
 from cms_workflows.web.forms import form
-from cms_workflows.web.paging import Paging, as_json, json_page, page_query, paging, per_page_query
+from cms_workflows.web.paging import ListQuery, Paging, as_json, json_page, paging, query_parameters
 from cms_workflows.web.session import Viewer, check_api_csrf, current_viewer
 from cms_workflows.web.work import case_of, complete_task, move_case
 
@@ -29,17 +30,22 @@ def task_json(task) -> dict:
     return out
 
 
-@api.get("/tasks")
-async def my_tasks(step: OneStep = OWN_READ, page: int = page_query(), per_page: int = per_page_query(),
-                   site: str | None = Query(None, description="only this site's rows (a site code, or * for company-wide)"),
-                   status: str | None = Query(None, description="open, claimed, done or cancelled (default: open and claimed)")):
+class MyTasksQuery(ListQuery):
+    status: str | None = Field(None, description="open, claimed, done or cancelled (default: open and claimed)")
+
+
+@api.get("/tasks", openapi_extra=query_parameters(MyTasksQuery))
+async def my_tasks(step: OneStep = OWN_READ):
     """The signed-in user's tasks: named to them, claimed by them, or unclaimed for a position they hold."""
     from cms_workflows.tasks import queries
+
+    query = step.query(MyTasksQuery)
+    site, status = query.site, query.status
 
     def read(uow, viewer: Viewer):  # signing in and the read: one worker call (OWN_READ)
         found = queries.tasks_for_user(uow, viewer.username, active_only=status is None)
         rows = [x for x in found if (not site or x.site == site) and (not status or x.status == status)]
-        return json_page(rows, Paging(page, per_page), task_json)
+        return json_page(rows, query.paging, task_json)
 
     return await step.read(read)
 
