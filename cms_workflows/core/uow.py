@@ -11,7 +11,8 @@ attributes rather than a bag of `info` keys:
   appended (`events`), kept by `cms_workflows.audit`;
 - the access decisions cached for this transaction (`access_tables`, `org_version`,
   `org_changed`), kept by `cms_workflows.access` and invalidated by `org_changed()`;
-- the audit chain's head as signing in read it (`audit_head`), which the web app's kept answers are keyed by.
+- the audit chain's head as signing in read it (`audit_head`), which the web app's kept answers are keyed by,
+  and when the token it accepted expires (`signed_in_until`).
 
 A writing unit refuses to commit a change that has no audit event (X-1): every ORM flush
 and every INSERT/UPDATE/DELETE executed through it is noted, and `commit()` raises
@@ -21,6 +22,7 @@ user's mistake, so it is not a CmsError.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event
@@ -51,6 +53,7 @@ class UnitOfWork(Session):
         self.org_version: int | None = None
         self.org_changed_here = False
         self.audit_head: int | None = None  # the audit chain's head as signing in read it (web/read_cache.py)
+        self.signed_in_until: datetime | None = None  # when the token signing in accepted expires (the same)
 
     def org_changed(self) -> None:
         """Org data changed in this transaction: later decisions in it must see the change."""

@@ -85,6 +85,7 @@ def authenticate(uow, token: str) -> str:
         raise AuthenticationFailed()
     if not row.active:
         raise CmsError("org.user_inactive", username=row.username)
+    uow.signed_in_until = _utc(row.expires_at)
     return row.username
 
 

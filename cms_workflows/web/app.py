@@ -95,6 +95,7 @@ async def _lifespan(app: FastAPI):
         gc.unfreeze()
         app.state.read_threads.shutdown()
         del app.state.read_threads  # a request after this runs on the loop's default executor
+        app.state.read_cache.close()
 
 
 def create_app(db=None) -> FastAPI:
@@ -107,11 +108,12 @@ def create_app(db=None) -> FastAPI:
     app = FastAPI(title="cms_workflows", version="1", openapi_url="/api/v1/openapi.json", docs_url=None,
                   redoc_url=None, lifespan=_lifespan)
     app.state.db = db or Database.from_settings()
-    app.state.read_cache = ReadCache(app.state.db.settings.web_read_cache_mb * 2**20)
+    app.state.read_cache = ReadCache(app.state.db.settings.web_read_cache_mb * 2**20, app.state.db)
 
     @app.get("/api/v1/health", tags=["health"])
-    def health() -> dict:
-        """Whether the app answers (no sign-in, no database): for a load balancer, and bench/web.py's baseline."""
+    async def health() -> dict:
+        """Whether the app answers (no sign-in, no database): for a load balancer, and bench/web.py's baseline.
+        Async: it waits for nothing, so it takes no worker thread (a plain `def` route is run in one)."""
         return {"status": "ok"}
 
     # Starlette tries the routes in turn, a regular expression each: the load balancer's probe first, then the API

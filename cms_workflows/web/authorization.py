@@ -12,8 +12,9 @@ A hot read (the register, "my tasks") declares its permission with `with_read=Tr
 dependency then costs no hop to the thread pool, and hands the route a `OneStep` that signs the user in,
 decides the permission and runs the route's read in ONE worker call and one transaction (bench/web.py: each
 hop and each dependency FastAPI solves was a large part of such a read); the read's answer is kept until the
-installation changes (`read_cache`). Such a route's query parameters are validated before the permission is
-decided (they tell nothing of the data).
+installation changes, and while nothing changed the same token's repeat is answered on the event loop
+(`read_cache`, which says why that needs no second decision). Such a route's query parameters are validated
+before the permission is decided (they tell nothing of the data).
 """
 
 from __future__ import annotations
@@ -63,9 +64,10 @@ class Requires:
 
 
 class OneStep:
-    """What a hot read route is handed instead of a Grant: `await step.read(fn)` signs the user in, decides the
-    route's permission (if it has one) and calls `fn(uow, viewer)` in one worker call and one transaction;
-    nothing is read before the permission is granted."""
+    """What a hot read route is handed instead of a Grant: `await step.read(fn)` gives the answer kept for this
+    token at the installation's current version from the event loop, if there is one; otherwise it signs the user
+    in, decides the route's permission (if it has one) and calls `fn(uow, viewer)` (or takes its kept answer) in
+    one worker call and one transaction. Nothing is read before the permission is granted."""
 
     __slots__ = ("request", "permission")
 
@@ -82,11 +84,13 @@ class OneStep:
             raise RequestValidationError(errors) from None
 
     async def read(self, fn: Callable[..., Any]) -> Any:
+        kept = read_cache(self.request).kept_on_loop(self.request)  # nothing changed since this token's last read
+        if kept is not None:
+            return kept
         # the hot reads' own few threads (CMS_WEB_READ_THREADS, the app's lifespan owns them): they are short, and
         # more threads taking turns on one interpreter lock only slowed them. asyncio's own executor call: anyio's
-        # (Starlette's threads) asks which async library runs and takes a capacity token on every call, a tenth
-        # of a kept read's work in the event loop (py-spy, docs/web.md). The request's context (its language)
-        # goes with the call, as it does with anyio's.
+        # (Starlette's threads) asks which async library runs and takes a capacity token on every call
+        # (docs/web.md). The request's context (its language) goes with the call, as it does with anyio's.
         threads = getattr(self.request.app.state, "read_threads", None)  # None: the loop's default executor
         return await asyncio.get_running_loop().run_in_executor(
             threads, copy_context().run, self._signed_in_decided_read, fn)

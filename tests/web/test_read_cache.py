@@ -1,8 +1,8 @@
 """The hot reads' answers kept until the installation changes (web/read_cache.py): a repeated read sends only the
-sign-in statement, which reads the audit chain's head too; any change (it appends an event, X-1), another
-language or a new day reads again; signing in and the permission are decided on every request, so a revoked
-token or an ended assignment takes effect at once; a refusal is never kept; CMS_WEB_READ_CACHE_MB=0 keeps
-nothing; the memory is bounded."""
+sign-in statement, which reads the audit chain's head too (on SQLite not even that: the event loop answers it,
+test_read_on_loop.py); any change (it appends an event, X-1), another language or a new day reads again; a
+revoked token or an ended assignment takes effect at once; a refusal is never kept; CMS_WEB_READ_CACHE_MB=0
+keeps nothing; the memory is bounded."""
 
 from __future__ import annotations
 
@@ -33,7 +33,10 @@ def test_a_repeated_read_sends_only_the_sign_in_and_a_change_reads_again(db, api
     again = reader.get("/api/v1/tasks")
     assert again.status_code == 200 and again.content == first.content
     assert again.headers["content-type"] == first.headers["content-type"] == "application/json"
-    assert len(sent) == 1 and "audit_event" in sent[0], sent  # the token, its user, the org version, the chain's head
+    if db.dialect == "sqlite":  # answered on the event loop, which reads the head with the driver (test_read_on_loop.py)
+        assert sent == []
+    else:
+        assert len(sent) == 1 and "audit_event" in sent[0], sent  # the token, its user, the org version, the head
     with db.read() as uow:  # the head signing in reads is the chain's (the key's other source, when none was read)
         identity_queries.authenticate(uow, reader.headers["Authorization"].removeprefix("Bearer "))
         assert uow.audit_head == head_seq(uow) > 0
@@ -98,7 +101,7 @@ def test_a_new_day_reads_again(db, company):
         assert reader.get("/api/v1/tasks").status_code == 200
         sent = _selects(dated)
         reader.get("/api/v1/tasks")
-        assert len(sent) == 1  # kept
+        assert len(sent) == (0 if dated.dialect == "sqlite" else 1)  # kept (SQLite: answered on the event loop)
         clock.moment += timedelta(days=1)
         reader.get("/api/v1/tasks")
         assert len(sent) > 2 and len(app.state.read_cache) == 2  # read again, kept for the new day

@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy import event
 
 from cms_workflows.org.queries import get_user
+from cms_workflows.web.read_cache import ReadCache
 from cms_workflows.web.session import RequestReads
 
 
@@ -16,7 +17,8 @@ def _checkouts(db) -> list[int]:
     return taken
 
 
-def test_a_read_route_signs_in_decides_and_reads_with_one_checkout_and_keeps_none(db, api):
+def test_a_read_route_signs_in_decides_and_reads_with_one_checkout_and_keeps_none(db, api, app):
+    app.state.read_cache = ReadCache(0)  # the worker's way (a kept repeat takes no connection: test_read_on_loop.py)
     reader = api("gm")
     assert reader.get("/api/v1/documents").status_code == 200  # warm: the access tables are cached
     taken = _checkouts(db)
