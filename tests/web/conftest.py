@@ -11,11 +11,28 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 
 from cms_workflows.web.app import create_app
 from cms_workflows.web.session import CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, csrf_for
 from tests.accounting.conftest import plan  # noqa: F401  (a fixture here too: the plants' data collection plans)
 from tests.conftest import token_for
+
+
+DATA_ADMIN_HN01, DATA_ADMIN_HN02 = "energy_data_admin.hn01", "energy_data_admin.hn02"
+
+
+def selects_sent(db) -> list[str]:
+    """The SELECT statements sent through the database's engine from now on (BEGIN and ROLLBACK are the driver's,
+    not counted; nor is what the event loop reads with SQLite's own driver, web/read_cache.SqliteHead)."""
+    sent: list[str] = []
+
+    def note(_conn, _cursor, statement, _params, _context, _many) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            sent.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    return sent
 
 
 class UserClient(TestClient):

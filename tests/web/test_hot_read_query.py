@@ -9,7 +9,7 @@ import pytest
 
 from cms_workflows.web.session import LANGUAGE_COOKIE
 from tests.documents.conftest import new_procedure
-from tests.web.test_read_statements import DATA_ADMIN_HN01, _selects
+from tests.web.conftest import DATA_ADMIN_HN01, selects_sent
 
 HOT_READS = ["/api/v1/documents", "/api/v1/tasks"]
 FASTAPI_CHECKED = "/api/v1/users"  # the same paging parameters, declared to FastAPI
@@ -19,7 +19,7 @@ FASTAPI_CHECKED = "/api/v1/users"  # the same paging parameters, declared to Fas
 @pytest.mark.parametrize("query", ["per_page=0", "per_page=201", "page=0", "page=abc", "page=2&per_page=x"])
 def test_a_wrong_parameter_is_fastapis_own_problem_and_nothing_is_read(db, api, path, query):
     expected, reader = api("admin").get(f"{FASTAPI_CHECKED}?{query}"), api(DATA_ADMIN_HN01)
-    sent = _selects(db)
+    sent = selects_sent(db)
     answer = reader.get(f"{path}?{query}")
     assert answer.status_code == expected.status_code == 422
     assert answer.headers["content-type"].startswith("application/problem+json")

@@ -20,8 +20,7 @@ from cms_workflows.web.session import LANGUAGE_COOKIE
 from tests.conftest import token_for
 from tests.documents.conftest import new_procedure
 from tests.tasks.helpers import new_task
-from tests.web.conftest import BearerClient
-from tests.web.test_read_statements import DATA_ADMIN_HN01, DATA_ADMIN_HN02, _selects
+from tests.web.conftest import DATA_ADMIN_HN01, DATA_ADMIN_HN02, BearerClient, selects_sent
 
 
 def test_a_repeated_read_sends_only_the_sign_in_and_a_change_reads_again(db, api, app):
@@ -29,7 +28,7 @@ def test_a_repeated_read_sends_only_the_sign_in_and_a_change_reads_again(db, api
         new_task(uow, "duty:monthly_data:HN01-L1:2026-03")
     reader = api(DATA_ADMIN_HN01)
     first = reader.get("/api/v1/tasks")
-    sent = _selects(db)
+    sent = selects_sent(db)
     again = reader.get("/api/v1/tasks")
     assert again.status_code == 200 and again.content == first.content
     assert again.headers["content-type"] == first.headers["content-type"] == "application/json"
@@ -99,7 +98,7 @@ def test_a_new_day_reads_again(db, company):
         app = create_app(dated)
         reader = BearerClient(app, token_for(db, DATA_ADMIN_HN01), DATA_ADMIN_HN01)
         assert reader.get("/api/v1/tasks").status_code == 200
-        sent = _selects(dated)
+        sent = selects_sent(dated)
         reader.get("/api/v1/tasks")
         assert len(sent) == (0 if dated.dialect == "sqlite" else 1)  # kept (SQLite: answered on the event loop)
         clock.moment += timedelta(days=1)
@@ -114,7 +113,7 @@ def test_nothing_is_kept_when_switched_off_and_the_memory_is_bounded(db, app, ap
     app.state.read_cache = ReadCache(0)
     reader = api("gm")
     reader.get("/api/v1/documents")  # warm: the access decisions are kept per org version
-    sent = _selects(db)
+    sent = selects_sent(db)
     reader.get("/api/v1/documents")
     reader.get("/api/v1/documents")
     assert len(sent) == 2 * 3  # each: sign-in, pairs, page

@@ -21,8 +21,7 @@ from cms_workflows.web.authorization import OneStep
 from cms_workflows.web.read_cache import SqliteHead
 from tests.conftest import token_for
 from tests.tasks.helpers import new_task
-from tests.web.conftest import BearerClient
-from tests.web.test_read_statements import DATA_ADMIN_HN01, _selects
+from tests.web.conftest import DATA_ADMIN_HN01, BearerClient, selects_sent
 
 
 @pytest.fixture(autouse=True)
@@ -52,7 +51,7 @@ def test_a_repeat_is_answered_on_the_loop_until_another_connection_changes_somet
     reader = api(DATA_ADMIN_HN01)
     first = reader.get("/api/v1/tasks")
     assert worker_reads == ["/api/v1/tasks"]
-    sent = _selects(db)
+    sent = selects_sent(db)
     for _ in range(3):
         again = reader.get("/api/v1/tasks")
         assert again.status_code == 200 and again.content == first.content

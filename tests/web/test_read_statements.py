@@ -4,14 +4,13 @@ per (type, site) pair (the decisions kept with the user's access decisions, so u
 the database cut the page and join its revisions. Counted with SQLAlchemy's `before_cursor_execute` on the real
 database, and each answer checked against the unpaged reads it replaces. These are the reads' own statements,
 with nothing kept: with their answers kept (web/read_cache.py), a repeated read sends only the sign-in
-statement (test_read_cache.py)."""
+statement (test_read_cache.py), and on SQLite none through the engine (test_read_on_loop.py)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
 
 from cms_workflows.documents import queries as doc_queries
 from cms_workflows.org import service as org
@@ -19,25 +18,11 @@ from cms_workflows.tasks import queries as task_queries
 from cms_workflows.web.read_cache import ReadCache
 from tests.documents.conftest import new_procedure
 from tests.tasks.helpers import new_task
-
-DATA_ADMIN_HN01, DATA_ADMIN_HN02 = "energy_data_admin.hn01", "energy_data_admin.hn02"
-
+from tests.web.conftest import DATA_ADMIN_HN01, DATA_ADMIN_HN02, selects_sent
 
 @pytest.fixture(autouse=True)
 def nothing_kept(app) -> None:
     app.state.read_cache = ReadCache(0)
-
-
-def _selects(db) -> list[str]:
-    """The SELECT statements sent from now on (BEGIN and ROLLBACK are the driver's, not counted)."""
-    sent: list[str] = []
-
-    def note(_conn, _cursor, statement, _params, _context, _many) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            sent.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", note)
-    return sent
 
 
 def test_my_tasks_is_one_sign_in_statement_and_one_read_and_shows_only_the_users_tasks(db, api):
@@ -47,7 +32,7 @@ def test_my_tasks_is_one_sign_in_statement_and_one_read_and_shows_only_the_users
                  title_params={"period": "2026-03", "line": "HN02-L1"})
     reader = api(DATA_ADMIN_HN01)
     assert reader.get("/api/v1/tasks").status_code == 200  # warm: the access table is cached per org version
-    sent = _selects(db)
+    sent = selects_sent(db)
     answer = reader.get("/api/v1/tasks")
     assert answer.status_code == 200
     assert len(sent) == 2, sent  # the token + user + org version; the tasks
@@ -73,7 +58,7 @@ def test_a_register_page_is_three_statements_whatever_the_register_holds_and_mat
 
     pages, counts = [], []
     for page in range(1, len(expected) // 2 + 3):
-        sent = _selects(db)
+        sent = selects_sent(db)
         answer = reader.get(f"/api/v1/documents?per_page=2&page={page}")
         counts.append(len(sent))
         body = answer.json()
@@ -126,7 +111,7 @@ def test_the_remembered_register_decisions_follow_the_org(db, api):
 
 
 def test_a_hot_read_without_a_valid_sign_in_is_refused_before_anything_is_read(db, anonymous):
-    sent = _selects(db)
+    sent = selects_sent(db)
     assert anonymous.get("/api/v1/tasks").status_code == 401
     assert anonymous.get("/api/v1/documents").status_code == 401
     assert sent == []  # no token: nothing asked of the database
