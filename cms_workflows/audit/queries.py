@@ -1,11 +1,13 @@
 """Reads of the audit trail for people allowed to read it (audit_trail read): events by filter, one page
-at a time in chain order, and one event by its sequence number; the chain's head (`head_seq`), which anyone
-reading may ask (it says only how many events there are)."""
+at a time in chain order, and one event by its sequence number; the chain's head (`head_seq`, and `SqliteHead`
+for a caller that must not wait), which anyone reading may ask (it says only how many events there are)."""
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 
 from sqlalchemy import func
 from sqlalchemy import select as core_select
@@ -24,6 +26,41 @@ def head_seq(connection) -> int:
     Core connection: the installation's version, since every committed change appends an event in its own
     transaction (X-1) and appenders are serialised."""
     return connection.execute(HEAD_SEQ).scalar() or 0
+
+
+class SqliteHead:
+    """The chain's head as SQLite's own driver reads it, on a read-only connection of this object's own, for a
+    caller that must not wait (the web app's event loop: no pool, no ORM, no thread). It never waits: the busy
+    timeout is 0, so a database that cannot answer at once answers None. A reader of a WAL database takes no lock
+    a writer holds, and the head is the last entry of the chain's primary key, a few pages normally in memory."""
+
+    def __init__(self, path: str, dialect) -> None:
+        self.uri = Path(path).resolve().as_uri() + "?mode=ro"
+        self.statement = str(HEAD_SEQ.compile(dialect=dialect))  # the one definition of the head
+        self._connection: sqlite3.Connection | None = None
+
+    @classmethod
+    def of(cls, database) -> "SqliteHead | None":
+        """The head of a database kept in a SQLite file; None for any other (PostgreSQL, in memory)."""
+        path = database.engine.url.database
+        if database.dialect != "sqlite" or path in (None, "", ":memory:"):
+            return None
+        return cls(path, database.engine.dialect)
+
+    def read(self) -> int | None:
+        try:
+            if self._connection is None:
+                # the loop's thread may differ from the one that made the app (a test client's); one at a time
+                self._connection = sqlite3.connect(self.uri, uri=True, timeout=0, isolation_level=None,
+                                                   check_same_thread=False)
+            return self._connection.execute(self.statement).fetchone()[0] or 0
+        except sqlite3.Error:
+            return None
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
 
 @dataclass(frozen=True)

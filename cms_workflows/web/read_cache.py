@@ -14,19 +14,17 @@ is kept).
 
 Given on the event loop (SQLite): a request whose token signed in at the installation's current version and has
 not expired since, with an answer kept under that version, is answered without a worker thread, without the ORM
-and without deciding the permission again. The head is read by SQLite's own driver on a read-only connection that
-never waits (`SqliteHead`); the permission needs no second decision because the answer exists only because it was
-granted to the same user, for the same route and query, on the same day, under the same access control and at the
-same version of the installation, and the decision depends on nothing else. Anything else (no sign-in known at
-this version, an expired token, no kept answer, a busy database, PostgreSQL) goes to a worker thread, which signs
-in and decides as every request does (`authorization.OneStep`). So a revoked token, an ended session or an ended
-assignment takes effect at once: each is a change, and moves the head."""
+and without deciding the permission again. The head is read by SQLite's own driver on a read-only connection
+that never waits (`audit.queries.SqliteHead`); the permission needs no second decision because the answer exists
+only because it was granted to the same user, for the same route and query, on the same day, under the same
+access control and at the same version of the installation, and the decision depends on nothing else. Anything
+else (no sign-in known at this version, an expired token, no kept answer, a busy database, PostgreSQL) goes to a
+worker thread, which signs in and decides as every request does (`authorization.OneStep`). So a revoked token,
+an ended session or an ended assignment takes effect at once: each is a change, and moves the head."""
 
 from __future__ import annotations
 
-import sqlite3
 import threading
-from pathlib import Path
 from typing import Any, Callable
 
 from cachetools import LRUCache
@@ -34,39 +32,12 @@ from fastapi import Request
 from starlette.responses import Response
 
 from cms_workflows.access.control import get_access
-from cms_workflows.audit.queries import HEAD_SEQ, head_seq
+from cms_workflows.audit.queries import SqliteHead, head_seq
 from cms_workflows.core.i18n import current_locale
 from cms_workflows.identity.queries import token_digest
 from cms_workflows.web.session import request_token
 
 SIGN_INS_KEPT = 10_000  # tokens known to have signed in at the current version (a few hundred bytes each)
-
-
-class SqliteHead:
-    """The audit chain's head as SQLite's own driver reads it, on a read-only connection of this object's own
-    (the event loop's: no pool, no ORM, no thread). It never waits: the busy timeout is 0, so a database that
-    cannot answer at once answers None. A reader of a WAL database takes no lock a writer holds, and the head is
-    the last entry of the chain's primary key, a few pages that are normally in memory."""
-
-    def __init__(self, path: str, dialect) -> None:
-        self.uri = Path(path).resolve().as_uri() + "?mode=ro"
-        self.statement = str(HEAD_SEQ.compile(dialect=dialect))  # the one definition of the head
-        self._connection: sqlite3.Connection | None = None
-
-    def read(self) -> int | None:
-        try:
-            if self._connection is None:
-                # the loop's thread may differ from the one that made the app (a test client's); one at a time
-                self._connection = sqlite3.connect(self.uri, uri=True, timeout=0, isolation_level=None,
-                                                   check_same_thread=False)
-            return self._connection.execute(self.statement).fetchone()[0] or 0
-        except sqlite3.Error:
-            return None
-
-    def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
 
 
 class ReadCache:
@@ -79,10 +50,7 @@ class ReadCache:
         self._signed_in: LRUCache = LRUCache(maxsize=SIGN_INS_KEPT)
         self._lock = threading.Lock()  # the loop and the worker threads share both; cachetools' are not thread-safe
         self._clock = database.clock if database is not None else None
-        self._head = None
-        if database is not None and max_bytes and database.dialect == "sqlite" \
-                and database.engine.url.database not in (None, "", ":memory:"):
-            self._head = SqliteHead(database.engine.url.database, database.engine.dialect)
+        self._head = SqliteHead.of(database) if database is not None and max_bytes else None
 
     def __len__(self) -> int:
         return len(self._kept)

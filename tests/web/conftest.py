@@ -24,7 +24,7 @@ DATA_ADMIN_HN01, DATA_ADMIN_HN02 = "energy_data_admin.hn01", "energy_data_admin.
 
 def selects_sent(db) -> list[str]:
     """The SELECT statements sent through the database's engine from now on (BEGIN and ROLLBACK are the driver's,
-    not counted; nor is what the event loop reads with SQLite's own driver, web/read_cache.SqliteHead)."""
+    not counted; nor is what the event loop reads with SQLite's own driver, audit.queries.SqliteHead)."""
     sent: list[str] = []
 
     def note(_conn, _cursor, statement, _params, _context, _many) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from cms_workflows.audit.queries import head_seq
+from cms_workflows.audit.queries import SqliteHead, head_seq
 from cms_workflows.core.clock import FixedClock
 from cms_workflows.core.db import Database
 from cms_workflows.identity import queries as identity_queries
@@ -36,6 +36,7 @@ def test_a_repeated_read_sends_only_the_sign_in_and_a_change_reads_again(db, api
         assert sent == []
     else:
         assert len(sent) == 1 and "audit_event" in sent[0], sent  # the token, its user, the org version, the head
+        assert SqliteHead.of(db) is None  # the event loop's way is SQLite's
     with db.read() as uow:  # the head signing in reads is the chain's (the key's other source, when none was read)
         identity_queries.authenticate(uow, reader.headers["Authorization"].removeprefix("Bearer "))
         assert uow.audit_head == head_seq(uow) > 0

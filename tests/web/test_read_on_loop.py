@@ -12,13 +12,12 @@ from datetime import datetime, timedelta
 import pytest
 
 from cms_workflows.access import control
-from cms_workflows.audit.queries import head_seq
+from cms_workflows.audit.queries import SqliteHead, head_seq
 from cms_workflows.core.clock import FixedClock
 from cms_workflows.core.db import Database
 from cms_workflows.identity import service as identity
 from cms_workflows.web.app import create_app
 from cms_workflows.web.authorization import OneStep
-from cms_workflows.web.read_cache import SqliteHead
 from tests.conftest import token_for
 from tests.tasks.helpers import new_task
 from tests.web.conftest import DATA_ADMIN_HN01, BearerClient, selects_sent
