@@ -36,9 +36,9 @@ async def paging(page: int = Query(1, ge=1, description=PAGE_HELP),
 class ListQuery(BaseModel):
     """A hot read's query parameters: paging and the site filter, a route's own filters in a subclass. The route
     validates its query with the model in one call (`OneStep.query`) and lists the model's fields as its OpenAPI
-    parameters (`openapi_extra=query_parameters(model)`): FastAPI, given the parameters, looked each up and
-    checked its declared type on every request, most of a kept read's own work in the event loop
-    (bench/web.py)."""
+    parameters (`openapi_extra=query_parameters(model)`): FastAPI, given the parameters one by one, looked each
+    up twice and inspected its declared type on every request (docs/web.md). `paging` declares the same bounds
+    for the other lists (tests/web/test_hot_read_query.py compares the two in the OpenAPI document)."""
 
     page: int = Field(1, ge=1, description=PAGE_HELP)
     per_page: int = Field(50, ge=1, le=MAX_PER_PAGE, description=PER_PAGE_HELP)
